@@ -1,0 +1,3 @@
+"""reginspect: name the CPU registers that break Arm live migration, and suggest the fix."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from reginspect.cli import main
+
+raise SystemExit(main())

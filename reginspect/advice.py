@@ -1,0 +1,132 @@
+"""What an attempt means and what to do next, in sentences a QEMU user can act on."""
+
+from __future__ import annotations
+
+from parsers.catalogue import describe
+
+from parsers.logevents import Status
+from reginspect.model import Attempt, CpuState, Naming, Outcome
+
+# The trace events that make each kind of QEMU name or count the registers it compares.
+TRACE_OPTIONS_11 = "-trace cpu_post_load -trace 'tolerate_cpreg*'"
+TRACE_OPTIONS_XMIG = (
+    "-trace 'cpu_post_load*' -trace 'kvm_arm_cpu_post_load*' -trace 'kvm_arm_init_cpreg_list*'"
+)
+TRACE_OPTIONS_OLD = (
+    "-trace 'vmstate_load_state*' -trace vmstate_load_field_error "
+    "-trace 'qemu_loadvm_state_section*' -trace 'loadvm_state*'"
+)
+COMPARE_ROUTE = (
+    'save the stream on the source (`migrate "exec:cat > src.mig"` on a paused guest) and the '
+    "destination configuration's own stream the same way, then run `reginspect compare src.mig "
+    "dst.mig` (or `reginspect probe` each QEMU command line first)"
+)
+
+NAME_LIMIT = 8
+
+
+def register_names(entries: list[int], limit: int = NAME_LIMIT) -> str:
+    names = [describe(kvm_id).name for kvm_id in entries[:limit]]
+    more = len(entries) - limit
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "")
+
+
+def _count_difference(cpu: CpuState) -> str | None:
+    if cpu.stream_count is None or cpu.destination_count is None:
+        return None
+    delta = cpu.stream_count - cpu.destination_count
+    if delta > 0:
+        return (
+            f"the stream carries {cpu.stream_count} registers, the destination expects "
+            f"{cpu.destination_count}: at least {delta} register(s) of the stream are unknown here"
+        )
+    if delta < 0:
+        return (
+            f"the stream carries {cpu.stream_count} registers, the destination expects "
+            f"{cpu.destination_count}: at least {-delta} register(s) are missing from the stream"
+        )
+    return f"both lists have {cpu.stream_count} registers"
+
+
+def attempt_advice(attempt: Attempt) -> list[str]:
+    """Sentences for one attempt, most important first."""
+    advice: list[str] = []
+    cpus = attempt.sorted_cpus()
+    extra = sorted({e.kvm_id for cpu in cpus for e in cpu.by_status(Status.EXTRA)})
+    missing = sorted({e.kvm_id for cpu in cpus for e in cpu.by_status(Status.MISSING)})
+    fatal = sorted(
+        {e.kvm_id for cpu in cpus for e in cpu.by_status(Status.EXTRA) if not e.tolerated}
+    )
+    tolerated = sorted({e.kvm_id for cpu in cpus for e in cpu.registers.values() if e.tolerated})
+    value_diffs = sorted(
+        {e.kvm_id for cpu in cpus for e in cpu.registers.values() if e.value_differs}
+    )
+    naming = attempt.naming
+
+    for problem in attempt.properties:
+        if problem.set_twice:
+            advice.append(
+                f"QEMU refused to start: the array property {problem.property} was set more than "
+                "once (two machine-type compat levels, or a compat level plus -global). An array "
+                "property can be set only once: replace all settings by one aggregated value "
+                "(see the suggestions)."
+            )
+        else:
+            advice.append(
+                f"QEMU could not apply {problem.driver or ''}.{problem.property}: {problem.reason}."
+            )
+
+    if fatal:
+        advice.append(
+            f"{len(fatal)} register(s) in the incoming stream are unknown on the destination, "
+            f"so the load fails: {register_names(fatal)}."
+        )
+    if missing:
+        advice.append(
+            f"{len(missing)} register(s) expected by the destination are not in the stream: "
+            f"{register_names(missing)}. QEMU keeps the destination's own values (a warning, "
+            "not a failure); migrating back to the source would then fail on them."
+        )
+    if tolerated:
+        advice.append(
+            f"QEMU tolerated {len(tolerated)} difference(s) on purpose: "
+            f"{register_names(tolerated)}."
+        )
+    if value_diffs:
+        advice.append(
+            f"{len(value_diffs)} register(s) are on both sides with different values: "
+            f"{register_names(value_diffs)}. Read-only ID registers that differ make the "
+            "destination refuse the CPU state: use the same -cpu model on both ends."
+        )
+
+    if naming is Naming.COUNTS and attempt.outcome is Outcome.FAILED:
+        counts = [text for cpu in cpus if (text := _count_difference(cpu))]
+        known = f" ({counts[0]})" if counts else ""
+        advice.append(
+            "This QEMU (10.x or older) prints no register names, only counts at best"
+            f"{known}. To name the registers: run the destination with QEMU 11.1 or newer, which "
+            f"names every difference (add {TRACE_OPTIONS_11} for the counts and tolerances); on "
+            f"a QEMU carrying the x-mig series add {TRACE_OPTIONS_XMIG}; or {COMPARE_ROUTE}."
+        )
+        if not any(cpu.stream_count is not None for cpu in cpus):
+            advice.append(
+                f"To see where the load stops on this QEMU, add {TRACE_OPTIONS_OLD} to the "
+                "destination's command line."
+            )
+    elif (
+        naming is Naming.NAMED
+        and attempt.outcome is Outcome.FAILED
+        and not fatal
+        and not attempt.properties
+        and not value_diffs
+    ):
+        advice.append(
+            "The register lists are compatible, yet the destination refused the CPU state: a "
+            "register's value could not be written there — typically a read-only ID register "
+            "that differs between -cpu models. No log names it; to find it, " + COMPARE_ROUTE + "."
+        )
+    if attempt.outcome is Outcome.IN_PROGRESS:
+        advice.append("The load has not finished in this log yet.")
+    if attempt.outcome is Outcome.SUCCEEDED and not extra and not missing and not value_diffs:
+        advice.append("The destination loaded the whole stream; no register differs.")
+    return advice

@@ -1,0 +1,1 @@
+"""The Textual TUI of reginspect: widgets, screens and styles over the core model."""
