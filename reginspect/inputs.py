@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import bz2
-import gzip
 import lzma
 import os
 import stat
 import sys
+import zlib
 from collections.abc import Iterator
-from typing import IO, Final
+from typing import IO, Any, Final
 
 from reginspect.errors import UserError
 
@@ -56,74 +56,93 @@ def compression_of(head: bytes) -> str | None:
     return None
 
 
-def _wrap(raw: IO[bytes], kind: str | None) -> IO[bytes]:
-    if kind == "gzip":
-        return gzip.GzipFile(fileobj=raw, mode="rb")
-    if kind == "xz":
-        return lzma.LZMAFile(raw, mode="rb")
-    if kind == "bzip2":
-        return bz2.BZ2File(raw, mode="rb")
-    if kind == "zstd":
-        import zstandard  # only needed for .zst input
+class _Decoder:
+    """Incremental decompression with bounded output per step, keeping what was decoded before
+    any damage (``LZMAFile`` and friends drop it when they raise)."""
 
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)  # type: ignore[no-any-return]
-    return raw
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._new()
 
+    def _new(self) -> None:
+        if self.kind == "gzip":
+            self._obj: Any = zlib.decompressobj(wbits=47)
+        elif self.kind == "xz":
+            self._obj = lzma.LZMADecompressor()
+        elif self.kind == "bzip2":
+            self._obj = bz2.BZ2Decompressor()
+        else:
+            import zstandard  # only needed for .zst input
 
-class _Prefixed:
-    """A readable stream whose first bytes were already consumed to sniff the format."""
+            self._obj = zstandard.ZstdDecompressor().decompressobj()
 
-    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
-        self._head = head
-        self._rest = rest
+    @property
+    def finished(self) -> bool:
+        return bool(getattr(self._obj, "eof", False))
 
-    def read(self, size: int = -1) -> bytes:
-        if self._head:
-            if size < 0:
-                data, self._head = self._head + self._rest.read(), b""
-                return data
-            data, self._head = self._head[:size], self._head[size:]
-            if len(data) < size:
-                data += self._rest.read(size - len(data))
-            return data
-        return self._rest.read(size)
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self._rest.close()
+    def feed(self, data: bytes, size: int) -> Iterator[bytes]:
+        while data:
+            if self.finished:
+                # Another member/stream follows (concatenated .gz files, multi-stream .xz).
+                data = self._obj.unused_data + data if self.kind != "gzip" else data
+                self._new()
+            if self.kind == "zstd":
+                out = self._obj.decompress(data)
+                data = b""
+            elif self.kind == "gzip":
+                out = self._obj.decompress(data, size)
+                data = self._obj.unconsumed_tail or self._obj.unused_data
+            else:
+                out = self._obj.decompress(data, size)
+                data = b""
+                while not self._obj.eof and not self._obj.needs_input:
+                    if out:
+                        yield out
+                    out = self._obj.decompress(b"", size)
+                if self._obj.eof:
+                    data = self._obj.unused_data
+            if out:
+                yield out
+            if not data:
+                return
 
 
 def open_binary(path: str) -> IO[bytes]:
-    """Open ``path`` (or ``-`` for stdin) for reading bytes, decompressing by content.
-
-    Files are opened read-only; nothing is ever written to an input.
-    """
+    """Open ``path`` (or ``-`` for stdin) read-only; nothing is ever written to an input."""
     check_readable(path)
+    if path == "-":
+        return sys.stdin.buffer
     try:
-        raw: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+        return open(path, "rb")
     except OSError as exc:
-        raise UserError(f"{describe_source(path)}: cannot be opened ({exc.strerror}).") from None
-    if raw.seekable():
-        head = raw.read(6)
-        raw.seek(0)
-        return _wrap(raw, compression_of(head))
-    head = raw.read(6)
-    kind = compression_of(head)
-    prefixed: IO[bytes] = _Prefixed(head, raw)  # type: ignore[assignment]
-    return _wrap(prefixed, kind)
+        raise UserError(f"{path}: cannot be opened ({exc.strerror}).") from None
 
 
 def read_chunks(stream: IO[bytes], path: str, size: int = CHUNK_SIZE) -> Iterator[bytes]:
-    """Yield the stream's bytes in large chunks; a broken compressed file is a UserError."""
+    """The input's bytes in large chunks, decompressed by content (gzip, xz, zstd, bzip2).
+
+    Damage raises a UserError after every byte decoded before it has been yielded.
+    """
+    name = describe_source(path)
     try:
-        while True:
+        first = stream.read(size)
+        kind = compression_of(first)
+        if kind is None:
+            chunk = first
+            while chunk:
+                yield chunk
+                chunk = stream.read(size)
+            return
+        decoder = _Decoder(kind)
+        chunk = first
+        while chunk:
+            yield from decoder.feed(chunk, size)
             chunk = stream.read(size)
-            if not chunk:
-                return
-            yield chunk
-    except (OSError, EOFError, lzma.LZMAError) as exc:
-        raise UserError(
-            f"{describe_source(path)}: the compressed data is damaged or cut short ({exc})."
-        ) from None
+        if not decoder.finished:
+            raise UserError(
+                f"{name}: the {kind} data is damaged or cut short; reported what it held."
+            )
+    except UserError:
+        raise
+    except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error) as exc:
+        raise UserError(f"{name}: the compressed data is damaged or cut short ({exc}).") from None

@@ -294,7 +294,12 @@ class SourceBuilder:
         return attempt
 
     def _attempt(self, line: int) -> Attempt:
-        return self._current() or self._new_attempt(line)
+        """The attempt later evidence belongs to: QEMU prints its errors after the cleanup
+        trace, so only a cleanly finished attempt makes way for a new one."""
+        current = self._current()
+        if current is None or (current.cleaned_up and current.completed):
+            return self._new_attempt(line)
+        return current
 
     def _touch(self, attempt: Attempt, line: int) -> None:
         attempt.last_line = max(attempt.last_line, line)
@@ -348,7 +353,7 @@ class SourceBuilder:
                 self.process = None
             case IncomingStarted():
                 current = self._current()
-                if current is None or current.started:
+                if current is None or current.started or current.cleaned_up:
                     current = self._new_attempt(event.line)
                 current.started = current.explicit = True
                 self._touch(current, event.line)
@@ -395,7 +400,6 @@ class SourceBuilder:
                 current = self._current()
                 if current is not None:
                     current.cleaned_up = True
-                    current.closed = True
                     self._touch(current, event.line)
             case PropertyRejected():
                 current = self._attempt(event.line)

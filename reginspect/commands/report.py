@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 
 from reginspect.errors import EXIT_USAGE, UserError
 from reginspect.loading import load_logs
+from reginspect.model import Attempt, Session
 from reginspect.report import build_report, exit_status, render_json, render_markdown, render_text
+from reginspect.suggest import SettingError, Suggestion, parse_setting, suggestions_for
 
 HELP = (
     "Summarise the migration attempts in QEMU logs (stderr, -D trace files, libvirt domain logs; "
@@ -25,10 +28,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--matched", action="store_true", help="list matched registers in the text form too"
     )
+    add_fix_arguments(parser)
 
 
-def run(args: argparse.Namespace) -> int:
-    session, problems = load_logs(args.logs)
+def add_fix_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--have",
+        action="append",
+        default=[],
+        metavar="PROP=IDS",
+        help="an x-mig property value already set on the destination (repeatable); merged in",
+    )
+    parser.add_argument("--src-cpu", help="the source's -cpu model")
+    parser.add_argument("--dst-cpu", help="the destination's -cpu model (default: from the log)")
+    parser.add_argument("--src-machine", help="the source's -machine type")
+    parser.add_argument("--dst-machine", help="the destination's -machine type")
+
+
+def suggestions_from_args(
+    attempts: Sequence[Attempt], args: argparse.Namespace
+) -> list[Suggestion]:
+    have: dict[str, set[int]] = {}
+    for setting in args.have:
+        try:
+            name, ids = parse_setting(setting)
+        except SettingError as error:
+            raise UserError(f"--have: {error}") from None
+        have.setdefault(name, set()).update(ids)
+    return suggestions_for(
+        attempts,
+        have,
+        src_cpu=args.src_cpu,
+        dst_cpu=args.dst_cpu,
+        src_machine=args.src_machine,
+        dst_machine=args.dst_machine,
+    )
+
+
+def load_attempts(paths: Sequence[str]) -> tuple[Session, list[Attempt], list[str]]:
+    """Read the logs; a run with no migration in them is a usage error with one sentence."""
+    session, problems = load_logs(paths)
     attempts = session.attempts()
     if not attempts:
         total = session.line_count()
@@ -39,7 +78,13 @@ def run(args: argparse.Namespace) -> int:
             "or a libvirt domain log.",
             EXIT_USAGE,
         )
-    report = build_report(session.sources, attempts, problems=problems)
+    return session, attempts, problems
+
+
+def run(args: argparse.Namespace) -> int:
+    session, attempts, problems = load_attempts(args.logs)
+    suggestions = [s.to_json() for s in suggestions_from_args(attempts, args)]
+    report = build_report(session.sources, attempts, suggestions, problems)
     if args.format == "json":
         sys.stdout.write(render_json(report))
     elif args.format == "markdown":

@@ -1,0 +1,132 @@
+"""The bad-input matrix of `report`: one clear sentence and the documented status, never a
+traceback, and the valid parts of a file still reported."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import SAMPLES
+
+FAILED_LOG = (SAMPLES / "10.0-neoverse-n1-to-cortex-a76.dst.stderr").read_bytes()
+NAMED_LOG = (SAMPLES / "11.1-max-to-cortex-a57.dst.stderr").read_bytes()
+
+
+def run_report(run_cli: Any, *paths: str) -> tuple[int, str, str]:
+    status, out, err = run_cli("report", "--format", "json", *paths)
+    assert "Traceback" not in err
+    return int(status), out, err
+
+
+def extra_count(out: str) -> int:
+    data = json.loads(out)
+    return sum(cpu["extra_count"] for a in data["attempts"] for cpu in a["cpus"])
+
+
+def test_missing_path(run_cli: Any, tmp_path: Path) -> None:
+    status, out, err = run_report(run_cli, str(tmp_path / "nope.log"))
+    assert (status, out) == (2, "")
+    assert "no such file" in err
+
+
+def test_directory(run_cli: Any, tmp_path: Path) -> None:
+    status, _, err = run_report(run_cli, str(tmp_path))
+    assert status == 2
+    assert "is a directory" in err
+
+
+def test_empty_file(run_cli: Any, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.log"
+    empty.write_bytes(b"")
+    status, _, err = run_report(run_cli, str(empty))
+    assert status == 2
+    assert "is empty" in err
+
+
+def test_binary_file_without_migration(run_cli: Any, tmp_path: Path) -> None:
+    binary = tmp_path / "random.bin"
+    binary.write_bytes(bytes(range(256)) * 4096)
+    status, _, err = run_report(run_cli, str(binary))
+    assert status == 2
+    assert "no migration attempt" in err
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda log: b"\x00" * 100 + log.replace(b"\n", b"\x00\n", 3), id="nul-bytes"),
+        pytest.param(lambda log: b"\xff\xfe garbage \xc3\x28\n" + log, id="invalid-utf8"),
+        pytest.param(lambda log: log.replace(b"\n", b"\r\n"), id="crlf"),
+        pytest.param(lambda log: b"x" * (50 << 20) + b"\n" + log, id="50MB-line"),
+        pytest.param(lambda log: log.rstrip(b"\n"), id="no-final-newline"),
+    ],
+)
+def test_damaged_logs_still_report_their_valid_parts(
+    run_cli: Any, tmp_path: Path, damage: Any
+) -> None:
+    log = tmp_path / "damaged.log"
+    log.write_bytes(damage(NAMED_LOG))
+    status, out, _ = run_report(run_cli, str(log))
+    assert status == 1
+    assert extra_count(out) == 88
+
+
+def test_log_cut_in_the_middle_of_a_line(run_cli: Any, tmp_path: Path) -> None:
+    log = tmp_path / "cut.log"
+    log.write_bytes(NAMED_LOG[: NAMED_LOG.index(b"0x1013c083") + 4])
+    status, out, _ = run_report(run_cli, str(log))
+    assert status == 1
+    assert 0 < extra_count(out) < 88
+
+
+def test_ten_thousand_attempts(run_cli: Any, tmp_path: Path) -> None:
+    log = tmp_path / "many.log"
+    log.write_bytes(FAILED_LOG * 10_000)
+    status, out, _ = run_report(run_cli, str(log))
+    assert status == 1
+    attempts = json.loads(out)["attempts"]
+    assert len(attempts) == 10_000
+    assert {a["outcome"] for a in attempts} == {"failed"}
+
+
+def test_fifo(run_cli: Any, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+
+    def writer() -> None:
+        with open(fifo, "wb") as sink:
+            sink.write(NAMED_LOG)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    status, out, _ = run_report(run_cli, str(fifo))
+    thread.join()
+    assert status == 1
+    assert extra_count(out) == 88
+
+
+def test_same_file_twice_is_read_once(run_cli: Any, tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    log.write_bytes(NAMED_LOG)
+    status, out, _ = run_report(run_cli, str(log), str(log))
+    data = json.loads(out)
+    assert status == 1
+    assert len(data["attempts"]) == 1
+    assert "given twice" in data["problems"][0]
+
+
+def test_damaged_compressed_file_reports_what_was_read(run_cli: Any, tmp_path: Path) -> None:
+    import lzma
+
+    packed = lzma.compress(NAMED_LOG * 3)
+    log = tmp_path / "cut.log.xz"
+    log.write_bytes(packed[: len(packed) * 2 // 3])
+    status, out, _ = run_report(run_cli, str(log))
+    assert status == 1
+    data = json.loads(out)
+    assert "damaged or cut short" in data["problems"][0]

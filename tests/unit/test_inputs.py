@@ -1,0 +1,42 @@
+"""Compressed logs are read by content, whatever their names."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import lzma
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zstandard
+
+from tests.conftest import SAMPLES
+
+LOG = (SAMPLES / "11.1-max-to-cortex-a57.dst.stderr").read_bytes()
+COMPRESSORS = {
+    "gzip": gzip.compress,
+    "xz": lzma.compress,
+    "zstd": lambda data: zstandard.ZstdCompressor().compress(data),
+    "bzip2": bz2.compress,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(COMPRESSORS))
+def test_compressed_logs_are_read_by_content(run_cli: Any, tmp_path: Path, kind: str) -> None:
+    log = tmp_path / "rotated.log.1"  # logrotate names say nothing of the format
+    log.write_bytes(COMPRESSORS[kind](LOG))
+    status, out, err = run_cli("report", "--format", "json", str(log))
+    assert (status, err) == (1, "")
+    cpus = json.loads(out)["attempts"][0]["cpus"]
+    assert cpus[0]["extra_count"] == 88
+
+
+def test_concatenated_gzip_members(run_cli: Any, tmp_path: Path) -> None:
+    half = LOG.index(b"\n", len(LOG) // 2) + 1
+    log = tmp_path / "two-members.gz"
+    log.write_bytes(gzip.compress(LOG[:half]) + gzip.compress(LOG[half:]))
+    status, out, _ = run_cli("report", "--format", "json", str(log))
+    assert status == 1
+    assert json.loads(out)["attempts"][0]["cpus"][0]["extra_count"] == 88
