@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from parsers.bytesearch import line_starts
 from parsers.logevents import (
     CommandLineSeen,
     CpuCounts,
@@ -121,18 +122,10 @@ def candidate_lines(
 
     Pure and cheap: one C-level search per needle, then newline counts between the hits.
     """
-    starts: set[int] = set()
-    for needle in needles:
-        at = buf.find(needle)
-        while at != -1:
-            start = buf.rfind(b"\n", 0, at) + 1
-            starts.add(start)
-            end = buf.find(b"\n", at)
-            at = buf.find(needle, end) if end != -1 else -1
     found: list[Candidate] = []
     line = first_line
     previous = 0
-    for start in sorted(starts):
+    for start in line_starts(buf, needles):
         line += buf.count(b"\n", previous, start)
         previous = start
         end = buf.find(b"\n", start)
