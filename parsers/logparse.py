@@ -49,6 +49,8 @@ NEEDLES: Final[tuple[bytes, ...]] = (
     b"x-mig-",
 )
 
+# No CPU has this many registers: a larger count is damage, not data.
+MAX_REGISTERS: Final = 1 << 20
 # A line longer than this is cut for matching: nothing QEMU prints about registers is that long.
 MAX_LINE: Final = 64 * 1024
 # libvirt writes the QEMU command line after its header, one option a line ending in " \".
@@ -387,19 +389,18 @@ def _counts(
         match = _INVALID_VALUE.search(body)
         if not match:
             return False
-        emit(CpuCounts(line, offset, raw, int(match.group(1)), int(match.group(2))))
         emit(LoadFailed(line, offset, raw, FailureKind.COUNT, body, None, "cpu"))
+        stream, destination = int(match.group(1)), int(match.group(2))
+    else:
+        values = {key: int(value) for key, value in _KV.findall(body)}
+        stream = values.get("cpreg_vmstate_array_len")
+        destination = values.get("cpreg_array_len")
+    if any(
+        count is not None and not 0 <= count <= MAX_REGISTERS for count in (stream, destination)
+    ):
+        parser.problem(line, offset, raw, "register counts out of range", emit)
         return True
-    values = {key: int(value) for key, value in _KV.findall(body)}
-    emit(
-        CpuCounts(
-            line,
-            offset,
-            raw,
-            values.get("cpreg_vmstate_array_len"),
-            values.get("cpreg_array_len"),
-        )
-    )
+    emit(CpuCounts(line, offset, raw, stream, destination))
     return True
 
 
