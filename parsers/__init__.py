@@ -1,1 +1,1 @@
-"""Sans-I/O parsers: bytes and text in, typed values out. Standard library only, never raises on input."""
+"""Sans-I/O parsers: bytes and text in, typed values out. Standard library only; total."""

@@ -205,10 +205,11 @@ def _id_from_hex(digits: str) -> tuple[int, Accel] | None:
 class LogParser:
     """Incremental parser: ``feed`` bytes in any chunking, then ``close``; both return events."""
 
-    def __init__(self) -> None:
+    def __init__(self, start_offset: int = 0) -> None:
+        """``start_offset``: where the first byte fed sits in the whole input (for regions)."""
         self._pending = b""  # the start of the current incomplete line (at most MAX_LINE bytes)
         self._pending_dropped = 0  # bytes of an overlong pending line not kept
-        self._pending_offset = 0  # byte offset where the pending line starts
+        self._pending_offset = start_offset  # byte offset where the pending line starts
         self._command_line: list[str] | None = None  # libvirt command-line block being read
         self._command_line_start: tuple[int, int, str] = (0, 0, "")
         self.lines = 0  # complete lines seen
