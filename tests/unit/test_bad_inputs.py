@@ -130,3 +130,48 @@ def test_damaged_compressed_file_reports_what_was_read(run_cli: Any, tmp_path: P
     assert status == 1
     data = json.loads(out)
     assert "damaged or cut short" in data["problems"][0]
+
+
+def test_unreadable_file(run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tests run as root in CI, for whom chmod 000 still reads: deny through os.access instead.
+    log = tmp_path / "secret.log"
+    log.write_bytes(NAMED_LOG)
+    real_access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: path != str(log) and real_access(path, mode)
+    )
+    status, out, err = run_report(run_cli, str(log))
+    assert (status, out) == (2, "")
+    assert "permission denied" in err
+
+
+def test_stdin_closed_at_once() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "reginspect", "report", "-"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "standard input is empty" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_stdin_pipe(run_cli: Any) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "reginspect", "report", "--format", "json", "-"],
+        input=NAMED_LOG,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert extra_count(done.stdout.decode()) == 88
