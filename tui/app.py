@@ -1,34 +1,260 @@
-"""The reginspect Textual application and the factory shared by the CLI and the tests."""
+"""The reginspect Textual application and ``create_app``, the factory the CLI and tests share.
+
+Reader threads (Textual thread workers) feed the Session under the store's lock and post
+``SessionChanged``; at most one such message waits at a time, and the UI rebuilds its view from
+``session.attempts()`` at most ten times a second.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterable, Sequence
 
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Header, Static
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+
+from tui.follow import POLL_INTERVAL, SourceReader, Watcher
+from tui.screens.help import HelpScreen
+from tui.screens.main import MainScreen
+from tui.store import SourceStatus, Store
+from tui.viewmodel import EMPTY_VIEW, View, build_view
+
+REFRESH_INTERVAL = 0.1  # seconds between two rebuilds of the view, at most
+SETTLED = (SourceStatus.LIVE, SourceStatus.ENDED, SourceStatus.WAITING, SourceStatus.ERROR)
+
+
+class SessionChanged(Message):
+    """A reader fed the session or a source changed state."""
 
 
 class ReginspectApp(App[int]):
     TITLE = "reginspect"
-    BINDINGS = [("q", "quit", "Quit")]
+    CSS_PATH = ["app.tcss", "widgets.tcss"]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("p", "pause", "Pause"),
+    ]
 
-    def __init__(self, logs: list[str]) -> None:
+    def __init__(
+        self,
+        logs: Sequence[str],
+        *,
+        poll: bool = False,
+        stdin_fd: int | None = None,
+        watch: bool = True,
+    ) -> None:
         super().__init__()
-        self.logs = logs
+        self.logs = list(logs)
+        self.poll = poll
+        self.store = Store(self.logs)
+        self.stop_event = threading.Event()
+        self.readers = [
+            SourceReader(
+                self.store,
+                source,
+                self._reader_changed,
+                self.stop_event,
+                poll=poll,
+                stdin_fd=stdin_fd,
+            )
+            for source in self.store.sources.values()
+        ]
+        self.watcher: Watcher | None = None
+        self.use_inotify = watch and not poll
+        self.paused = False
+        self.view: View = EMPTY_VIEW
+        self._dirty = threading.Event()
+        self._refresh_timer: Timer | None = None
+        self._last_refresh = 0.0
+        self._notices_shown = 0
+        self.main = MainScreen(self.store)
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("\n".join(self.logs), markup=False)
-        yield Footer()
+    # -- start and stop -----------------------------------------------------------------------
 
-    def action_quit(self) -> None:
+    def get_default_screen(self) -> Screen[None]:
+        return self.main
+
+    def on_mount(self) -> None:
+        polled: set[SourceReader] = set(self.readers)
+        if self.use_inotify:
+            self.watcher = Watcher(self.readers)
+            polled = self.watcher.start()
+        for reader in polled:
+            reader.interval = POLL_INTERVAL
+        for reader in self.readers:
+            self.run_worker(
+                reader.run,
+                name=f"read {reader.source.name}",
+                group="readers",
+                thread=True,
+                exit_on_error=False,
+            )
+        self.call_after_refresh(self.refresh_view)
+
+    def on_unmount(self) -> None:
+        self.shutdown_readers()
+
+    def shutdown_readers(self) -> None:
+        self.stop_event.set()
+        for reader in self.readers:
+            reader.wake.set()
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+
+    # -- refresh ------------------------------------------------------------------------------
+
+    def _reader_changed(self) -> None:
+        """Called on reader threads: one message in flight at a time, however fast they read."""
+        if not self._dirty.is_set():
+            self._dirty.set()
+            self.post_message(SessionChanged())
+
+    def on_session_changed(self, message: SessionChanged) -> None:
+        if self._refresh_timer is not None:
+            return
+        wait = self._last_refresh + REFRESH_INTERVAL - time.monotonic()
+        if wait <= 0:
+            self.refresh_view()
+        else:
+            self._refresh_timer = self.set_timer(wait, self.refresh_view)
+
+    def refresh_view(self) -> None:
+        self._refresh_timer = None
+        self._dirty.clear()  # before reading: anything fed from now on posts again
+        self._last_refresh = time.monotonic()
+        with self.store.lock:
+            notices = self.store.notices[self._notices_shown :]
+            self._notices_shown = len(self.store.notices)
+        for notice in notices:
+            self.notify(notice, markup=False, title="File changed")
+        if self.paused and self.view is not EMPTY_VIEW:
+            return
+        if not self.main.is_mounted:
+            self.call_after_refresh(self.refresh_view)
+            return
+        self.view = build_view(self.store)
+        self.main.show_view(self.view, self.paused)
+
+    async def settled(self, timeout: float = 10.0) -> bool:
+        """Wait until every source was read to its end and the screen shows it (for tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.store.lock:
+                idle = all(
+                    source.status in SETTLED
+                    or (source.status is SourceStatus.DELETED and source.fd is None)
+                    for source in self.store.sources.values()
+                )
+                generation = self.store.session.generation
+                sizes = [
+                    (source.index.size, _size(source.path))
+                    for source in self.store.sources.values()
+                    if source.status is SourceStatus.LIVE and not source.compressed
+                ]
+            grown = any(disk is not None and disk > size for size, disk in sizes)
+            if (
+                idle
+                and not grown
+                and not self._dirty.is_set()
+                and self._refresh_timer is None
+                and self.view.generation == generation
+            ):
+                return True
+            await asyncio.sleep(0.02)
+        return False
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        self.notify("Paused: the files are still read." if self.paused else "Live.", markup=False)
+        self.main.query_one("#header").paused = self.paused  # type: ignore[attr-defined]
+        if not self.paused:
+            self.refresh_view()
+
+    async def action_quit(self) -> None:
         self.exit(0)
 
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        main = self.main
+        yield SystemCommand(
+            "Show registers",
+            "The registers of the selected attempt",
+            lambda: main.action_view("registers"),
+        )
+        yield SystemCommand(
+            "Show suggestions",
+            "The property values that fix it",
+            lambda: main.action_view("suggestions"),
+        )
+        yield SystemCommand(
+            "Show raw log", "The log, relevant lines highlighted", lambda: main.action_view("log")
+        )
+        yield SystemCommand(
+            "Pause or resume", "Freeze the screen; the files are still read", self.action_pause
+        )
+        yield SystemCommand("Jump to the register's line", "In the raw log", main.action_jump)
+        yield SystemCommand(
+            "Sort registers by the next column", "status, name, id, kind…", main.action_sort
+        )
+        yield SystemCommand("Search", "Registers or log text", main.action_search)
+        yield SystemCommand("Keys", "Every key of reginspect", self.action_help)
 
-def create_app(logs: list[str]) -> ReginspectApp:
-    return ReginspectApp(logs)
+
+def _size(path: str) -> int | None:
+    if path == "-":
+        return None
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return None
+
+
+def create_app(
+    logs: Sequence[str],
+    *,
+    poll: bool = False,
+    stdin_fd: int | None = None,
+    watch: bool = True,
+) -> ReginspectApp:
+    """The app on ``logs`` (paths, or ``-`` for standard input): the CLI and the tests use this."""
+    return ReginspectApp(logs, poll=poll, stdin_fd=stdin_fd, watch=watch)
+
+
+def _free_stdin_for_keys() -> int:
+    """``reginspect -``: the log arrives on fd 0, but Textual reads keys from fd 0. Keep the pipe
+    on another descriptor and put the terminal on 0."""
+    pipe = os.dup(0)
+    tty = os.open("/dev/tty", os.O_RDONLY)
+    os.dup2(tty, 0)
+    os.close(tty)
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's stdin, never closed
+    return pipe
 
 
 def run_app(args: argparse.Namespace) -> int:
-    result = create_app(list(args.logs)).run()
+    logs = list(args.logs)
+    stdin_fd = None
+    if "-" in logs and not os.isatty(0):
+        stdin_fd = _free_stdin_for_keys()
+    app = create_app(logs, poll=bool(getattr(args, "poll", False)), stdin_fd=stdin_fd)
+    try:
+        result = app.run()
+    finally:
+        app.shutdown_readers()
     return 0 if result is None else result

@@ -1,0 +1,340 @@
+"""Following log files as they grow: one reader per source, woken by inotify or by a timer.
+
+A reader survives what happens to logs in real life: the file does not exist yet (waits for
+it), is truncated in place (``copytruncate``: size shrinks, or the bytes before our position
+change), rotated (renamed away, a new file created under the name: the rest of the old file is
+read first), deleted and created again, written a piece of a line at a time. Standard input and
+compressed files are copied to an unnamed spool file as they are read, so the raw view reads
+every source by offset the same way and never holds a log in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from typing import IO
+
+from reginspect.errors import UserError
+from reginspect.inputs import compression_of, read_chunks
+from tui.store import Source, SourceStatus, Store
+
+CHUNK = 256 * 1024
+POLL_INTERVAL = 0.05  # --poll, and files whose directory cannot be watched
+WATCHED_INTERVAL = 0.5  # a safety net when inotify is on: events can be lost (overflow)
+TAIL = 64  # bytes before our position checked to tell an in-place rewrite from growth
+
+Notify = Callable[[], None]
+
+
+class SourceReader:
+    """Reads one source into the store until ``stop`` is set; ``run`` never raises."""
+
+    def __init__(
+        self,
+        store: Store,
+        source: Source,
+        notify: Notify,
+        stop: threading.Event,
+        *,
+        poll: bool = False,
+        stdin_fd: int | None = None,
+    ) -> None:
+        self.store = store
+        self.source = source
+        self.notify = notify
+        self.stop = stop
+        self.wake = threading.Event()
+        self.interval = POLL_INTERVAL if poll else WATCHED_INTERVAL
+        self.stdin_fd = stdin_fd
+        self._fd: int | None = None
+        self._identity: tuple[int, int] | None = None
+        self._position = 0
+        self._tail = b""
+        self._head = b""
+        self._spool: IO[bytes] | None = None
+        self._stamp: tuple[int, int, int] | None = None  # compressed file: (ino, size, mtime)
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _set(self, status: SourceStatus, message: str = "") -> None:
+        with self.store.lock:
+            changed = (self.source.status, self.source.message) != (status, message)
+            self.source.status, self.source.message = status, message
+        if changed:
+            self.notify()
+
+    def _wait(self, interval: float | None = None) -> None:
+        self.wake.wait(self.interval if interval is None else interval)
+        self.wake.clear()
+
+    def _feed(self, data: bytes) -> None:
+        with self.store.lock:
+            if self._spool is not None:
+                self._spool.write(data)
+                self._spool.flush()
+            self.store.session.feed(self.source.name, data)
+            self.source.index.feed(data)
+            self.source.done += len(data)
+        self.notify()
+
+    def _close_file(self) -> None:
+        with self.store.lock:
+            if self._fd is not None:
+                os.close(self._fd)
+            if self._spool is not None:
+                self._spool.close()
+            self._fd, self._spool = None, None
+            self.source.fd = None
+        self._identity, self._position, self._tail, self._head, self._stamp = (
+            None,
+            0,
+            b"",
+            b"",
+            None,
+        )
+
+    def _reset(self, notice: str) -> None:
+        with self.store.lock:
+            self.store.reset_source(self.source)
+            self.store.notices.append(notice)
+        self._position, self._tail, self._head = 0, b"", b""
+        self.notify()
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                if self.source.path == "-":
+                    self._read_pipe()
+                    return
+                self._step()
+            except Exception as error:  # a reader must outlive any surprise in a file
+                self._set(SourceStatus.ERROR, f"{type(error).__name__}: {error}")
+                self._close_file()
+                self._wait(1.0)
+        self._close_file()
+
+    def _step(self) -> None:
+        if self._fd is None and not self._open():
+            self._wait()
+            return
+        if self.source.compressed:
+            self._watch_compressed()
+            return
+        self._drain()
+        if self._check_replaced():
+            return
+        self._wait()
+
+    def _open(self) -> bool:
+        path = self.source.path
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            waiting = (
+                SourceStatus.DELETED
+                if self.source.status is SourceStatus.DELETED
+                else SourceStatus.WAITING
+            )
+            self._set(waiting, f"waiting for {path} to be created")
+            return False
+        except IsADirectoryError:
+            self._set(SourceStatus.ERROR, f"{path} is a directory; give the log file inside it")
+            return False
+        except PermissionError:
+            self._set(SourceStatus.ERROR, f"{path}: permission denied")
+            return False
+        info = os.fstat(fd)
+        head = os.pread(fd, 8, 0)
+        kind = compression_of(head)
+        with self.store.lock:
+            if self.source.index.size:
+                self.store.reset_source(self.source)  # re-created after a deletion
+            self.source.total = info.st_size
+            self.source.done = 0
+            self.source.compressed = kind
+        self._identity = (info.st_dev, info.st_ino)
+        self._fd, self._position, self._tail, self._head = fd, 0, b"", b""
+        if kind is not None:
+            self._read_compressed(fd, info)
+            return True
+        with self.store.lock:
+            self.source.fd = fd
+        self._set(SourceStatus.READING if info.st_size else SourceStatus.LIVE)
+        return True
+
+    def _drain(self) -> None:
+        """Read what was appended since last time, in chunks, telling the UI as it goes."""
+        assert self._fd is not None
+        while not self.stop.is_set():
+            data = os.read(self._fd, CHUNK)
+            if not data:
+                break
+            self._position += len(data)
+            if len(self._head) < TAIL:
+                self._head = (self._head + data)[:TAIL]
+            self._tail = (self._tail + data)[-TAIL:]
+            self._feed(data)
+        if self.source.status in (SourceStatus.READING, SourceStatus.WAITING):
+            self._set(SourceStatus.LIVE)
+
+    def _check_replaced(self) -> bool:
+        """True when the file changed under us in a way that needs a fresh start."""
+        assert self._fd is not None
+        info = os.fstat(self._fd)
+        if info.st_size < self._position or not self._same_bytes():
+            self._reset(f"{self.source.path} was truncated: read again from the start")
+            os.lseek(self._fd, 0, os.SEEK_SET)
+            with self.store.lock:
+                self.source.total = info.st_size
+            self._set(SourceStatus.READING if info.st_size else SourceStatus.LIVE)
+            return True
+        try:
+            now = os.stat(self.source.path)
+        except FileNotFoundError:
+            # Deleted: a writer may still append to the unlinked file; keep reading it until the
+            # name comes back.
+            self._set(SourceStatus.DELETED, f"{self.source.path} was deleted; waiting for it")
+            return False
+        if (now.st_dev, now.st_ino) != self._identity:
+            self._drain()  # the rest of the rotated file first
+            self._close_file()
+            self._reset(f"{self.source.path} was replaced: following the new file")
+            return True
+        return False
+
+    def _same_bytes(self) -> bool:
+        """The bytes we saw at the start and just before our position are still there."""
+        assert self._fd is not None
+        if self._head and os.pread(self._fd, len(self._head), 0) != self._head:
+            return False
+        if self._tail:
+            start = self._position - len(self._tail)
+            return os.pread(self._fd, len(self._tail), start) == self._tail
+        return True
+
+    # -- compressed files and pipes: spooled ------------------------------------------------------
+
+    def _new_spool(self) -> None:
+        # Closed by _close_file when the source is replaced or the app stops.
+        spool = tempfile.TemporaryFile(prefix="reginspect-")  # noqa: SIM115
+        with self.store.lock:
+            self._spool = spool
+            self.source.fd = spool.fileno()
+
+    def _read_compressed(self, fd: int, info: os.stat_result) -> None:
+        self._new_spool()
+        self._set(SourceStatus.READING)
+        stream = os.fdopen(os.dup(fd), "rb")
+        try:
+            for chunk in read_chunks(stream, self.source.path, CHUNK):
+                if self.stop.is_set():
+                    return
+                self._feed(chunk)
+                with self.store.lock:
+                    self.source.done = min(stream.tell(), info.st_size)
+        except UserError as error:
+            self._set(SourceStatus.ENDED, error.message)
+            return
+        finally:
+            stream.close()
+        self._stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
+        with self.store.lock:
+            self.source.done = self.source.total
+        self._set(SourceStatus.ENDED, f"compressed ({self.source.compressed}): read whole")
+
+    def _watch_compressed(self) -> None:
+        """A compressed log is complete when written; re-read it only when it is replaced."""
+        self._wait()
+        try:
+            info = os.stat(self.source.path)
+        except FileNotFoundError:
+            return
+        if (info.st_ino, info.st_size, info.st_mtime_ns) != self._stamp:
+            self._close_file()
+            with self.store.lock:
+                self.source.compressed = None
+
+    def _read_pipe(self) -> None:
+        fd = self.stdin_fd if self.stdin_fd is not None else 0
+        self._new_spool()
+        self._set(SourceStatus.LIVE, "reading standard input")
+        while not self.stop.is_set():
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if not ready:
+                continue
+            data = os.read(fd, CHUNK)
+            if not data:
+                self._set(SourceStatus.ENDED, "standard input closed")
+                return
+            self._feed(data)
+
+
+class Watcher:
+    """inotify (watchdog) events on the sources' directories wake the matching readers."""
+
+    def __init__(self, readers: list[SourceReader]) -> None:
+        self.readers = readers
+        self._observer: object | None = None
+
+    def start(self) -> set[SourceReader]:
+        """Watch what can be watched; returns the readers left to polling."""
+        try:
+            from watchdog.events import FileSystemEvent, FileSystemEventHandler
+            from watchdog.observers import Observer
+        except ImportError:  # pragma: no cover - watchdog is a dependency
+            return set(self.readers)
+        by_path: dict[str, list[SourceReader]] = {}
+        for reader in self.readers:
+            if reader.source.path != "-":
+                by_path.setdefault(os.path.abspath(reader.source.path), []).append(reader)
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event: FileSystemEvent) -> None:
+                for path in (event.src_path, getattr(event, "dest_path", "")):
+                    text = os.fsdecode(path) if path else ""
+                    for reader in by_path.get(text, ()):
+                        reader.wake.set()
+
+        observer = Observer()
+        polled: set[SourceReader] = set()
+        handler = Handler()
+        for directory in sorted({os.path.dirname(path) for path in by_path}):
+            readers = [
+                r for p, rs in by_path.items() if os.path.dirname(p) == directory for r in rs
+            ]
+            if not os.path.isdir(directory):
+                polled.update(readers)  # inotify needs the directory; poll until it exists
+                continue
+            try:
+                observer.schedule(handler, directory, recursive=False)
+            except OSError:
+                polled.update(readers)
+        try:
+            observer.start()
+        except OSError:
+            return set(self.readers)
+        self._observer = observer
+        return polled
+
+    def stop(self) -> None:
+        observer = self._observer
+        if observer is not None:
+            observer.stop()  # type: ignore[attr-defined]
+            observer.join(timeout=1)  # type: ignore[attr-defined]
+        self._observer = None
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
+    """Poll ``predicate`` until true or ``timeout`` seconds pass (used by tests and scripts)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()

@@ -1,0 +1,38 @@
+"""The type-to-filter box of the register table: narrows the rows as one types."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Input
+
+
+class FilterInput(Input):
+    BINDINGS = [Binding("escape", "clear", "Clear filter", show=True)]
+
+    class Done(Message):
+        """Leave the box: ``cleared`` when the filter was dropped."""
+
+        def __init__(self, cleared: bool) -> None:
+            super().__init__()
+            self.cleared = cleared
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(placeholder="filter: name, alias, id or kind", id=id)
+
+    def start(self, character: str) -> None:
+        self.display = True
+        self.value = self.value + character
+        self.cursor_position = len(self.value)
+        self.focus()
+
+    def action_clear(self) -> None:
+        self.value = ""
+        self.display = False
+        self.post_message(self.Done(cleared=True))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not self.value:
+            self.display = False
+        self.post_message(self.Done(cleared=not self.value))

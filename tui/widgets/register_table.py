@@ -1,0 +1,170 @@
+"""The registers of one status: status, name, id, kind, encoding, first line; sortable.
+
+Typing a capital letter, a digit or ``_`` starts the type-to-filter box (register names are
+upper case); lower-case letters stay commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from rich.text import Text
+from textual import events
+from textual.message import Message
+from textual.widgets import DataTable
+
+from parsers.logevents import Status
+from reginspect.textsafe import printable
+from tui.viewmodel import RegisterRow
+
+COLUMNS = ("status", "name", "id", "kind", "encoding", "line")
+
+SORT_KEYS: dict[str, Callable[[RegisterRow], tuple[object, ...]]] = {
+    "status": lambda row: (row.status.value, row.tolerated, row.kvm_id),
+    "name": lambda row: (row.name.lower(), row.kvm_id),
+    "id": lambda row: (row.kvm_id,),
+    "kind": lambda row: (row.info.kind, row.kvm_id),
+    "encoding": lambda row: (row.info.encoding, row.kvm_id),
+    "line": lambda row: (row.first_line if row.first_line is not None else 1 << 62, row.kvm_id),
+}
+
+
+def status_label(row: RegisterRow) -> str:
+    if row.value_differs:
+        return "value"
+    label = {Status.MISSING: "missing", Status.EXTRA: "extra", Status.MATCHED: "match"}[row.status]
+    return f"{label}*" if row.tolerated else label
+
+
+def starts_filter(character: str | None) -> bool:
+    return (
+        bool(character)
+        and len(character or "") == 1
+        and ((character or "").isupper() or (character or "").isdigit() or character == "_")
+    )
+
+
+class RegisterTable(DataTable[Text]):
+    COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | {
+        "register-table--missing",
+        "register-table--extra",
+        "register-table--matched",
+        "register-table--tolerated",
+        "register-table--unknown",
+    }
+
+    class FilterTyped(Message):
+        """A key that starts the type-to-filter box."""
+
+        def __init__(self, character: str) -> None:
+            super().__init__()
+            self.character = character
+
+    class RegisterHighlighted(Message):
+        def __init__(self, row: RegisterRow | None) -> None:
+            super().__init__()
+            self.row = row
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.sort_column = "id"
+        self.sort_reverse = False
+        self._rows: tuple[RegisterRow, ...] = ()
+        self._shown: list[RegisterRow] = []
+
+    def on_mount(self) -> None:
+        for column in COLUMNS:
+            self.add_column(column, key=column)
+
+    @property
+    def current(self) -> RegisterRow | None:
+        if not self._shown or self.cursor_row < 0 or self.cursor_row >= len(self._shown):
+            return None
+        return self._shown[self.cursor_row]
+
+    @property
+    def shown(self) -> list[RegisterRow]:
+        return list(self._shown)
+
+    def show(self, rows: Sequence[RegisterRow], keep: int | None = None) -> None:
+        """Show ``rows`` sorted; the cursor stays on register ``keep`` (or the current one)."""
+        rows = tuple(rows)
+        keep = keep if keep is not None else (None if self.current is None else self.current.kvm_id)
+        ordered = sorted(rows, key=SORT_KEYS[self.sort_column], reverse=self.sort_reverse)
+        if ordered == self._shown:
+            if keep is not None:
+                self.select_register(keep)
+            return
+        self._rows = rows
+        self._shown = ordered
+        self.clear()
+        for row in ordered:
+            self.add_row(*self._cells(row), key=row.id_text)
+        self._update_headers()
+        if keep is not None and self.select_register(keep):
+            return
+        if ordered:
+            self.move_cursor(row=0)
+        self.post_message(self.RegisterHighlighted(self.current))
+
+    def select_register(self, kvm_id: int) -> bool:
+        for index, row in enumerate(self._shown):
+            if row.kvm_id == kvm_id:
+                if self.cursor_row != index:
+                    self.move_cursor(row=index)
+                return True
+        return False
+
+    def sort_by(self, column: str) -> None:
+        if column == self.sort_column:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column, self.sort_reverse = column, False
+        rows, self._shown = self._rows, []
+        self.show(rows)
+
+    def cycle_sort(self) -> None:
+        position = COLUMNS.index(self.sort_column)
+        self.sort_column = COLUMNS[(position + 1) % len(COLUMNS)]
+        self.sort_reverse = False
+        rows, self._shown = self._rows, []
+        self.show(rows)
+
+    def _update_headers(self) -> None:
+        for key, column in self.columns.items():
+            name = str(key.value)
+            mark = (" ▼" if self.sort_reverse else " ▲") if name == self.sort_column else ""
+            column.label = Text(name + mark)
+
+    def _cells(self, row: RegisterRow) -> list[Text]:
+        style_name = {
+            Status.MISSING: "register-table--missing",
+            Status.EXTRA: "register-table--extra",
+            Status.MATCHED: "register-table--matched",
+        }[row.status]
+        status = Text(status_label(row), style=self.get_component_rich_style(style_name))
+        name = Text(printable(row.name), no_wrap=True)
+        if not row.info.known:
+            name.stylize(self.get_component_rich_style("register-table--unknown"))
+        return [
+            status,
+            name,
+            Text(row.id_text),
+            Text(printable(row.info.kind)),
+            Text(printable(row.info.encoding), no_wrap=True),
+            Text("" if row.first_line is None else str(row.first_line), justify="right"),
+        ]
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        self.sort_by(str(event.column_key.value))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self.post_message(self.RegisterHighlighted(self.current))
+
+    async def on_key(self, event: events.Key) -> None:
+        if starts_filter(event.character) and event.character is not None:
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.FilterTyped(event.character))

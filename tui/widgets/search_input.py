@@ -1,0 +1,40 @@
+"""The ``/`` search box: registers by name or id, or text in the raw log, depending on the view."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Input
+
+
+class SearchInput(Input):
+    BINDINGS = [Binding("escape", "cancel", "Cancel search", show=True)]
+
+    class Search(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class Cancelled(Message):
+        pass
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(placeholder="search (enter: find, n/N: next/previous)", id=id)
+
+    def open(self, prompt: str) -> None:
+        self.placeholder = prompt
+        self.display = True
+        self.select_on_focus = True
+        self.focus()
+
+    def action_cancel(self) -> None:
+        self.display = False
+        self.post_message(self.Cancelled())
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.display = False
+        if self.value:
+            self.post_message(self.Search(self.value))
+        else:
+            self.post_message(self.Cancelled())
