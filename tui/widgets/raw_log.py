@@ -275,3 +275,15 @@ class RawLogView(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._update_size()
+        self._settle_follow()
+
+    def on_show(self) -> None:
+        self._settle_follow()
+
+    def _settle_follow(self) -> None:
+        # Scrolling while hidden (size 0) does nothing: redo it once the view has a size.
+        if self.follow and self.line_count:
+            self.cursor = self.line_count
+            self.scroll_end(animate=False, immediate=True)
+        else:
+            self._show_cursor(center=True)

@@ -17,7 +17,7 @@ from parsers.logevents import Status
 from reginspect.textsafe import printable
 from tui.viewmodel import RegisterRow
 
-COLUMNS = ("status", "name", "id", "kind", "encoding", "line")
+COLUMNS = ("status", "name", "id", "kind", "encoding", "first line")
 
 SORT_KEYS: dict[str, Callable[[RegisterRow], tuple[object, ...]]] = {
     "status": lambda row: (row.status.value, row.tolerated, row.kvm_id),
@@ -25,7 +25,7 @@ SORT_KEYS: dict[str, Callable[[RegisterRow], tuple[object, ...]]] = {
     "id": lambda row: (row.kvm_id,),
     "kind": lambda row: (row.info.kind, row.kvm_id),
     "encoding": lambda row: (row.info.encoding, row.kvm_id),
-    "line": lambda row: (row.first_line if row.first_line is not None else 1 << 62, row.kvm_id),
+    "first line": lambda row: (1 << 62 if row.first_line is None else row.first_line, row.kvm_id),
 }
 
 

@@ -70,6 +70,7 @@ class SuggestionsPane(OptionList):
             self.highlighted = highlighted
         elif enabled:
             self.highlighted = enabled[0]
+            self.scroll_home(animate=False, immediate=True)  # show the first title too
 
     def current_text(self) -> str | None:
         if self.highlighted is None:

@@ -1,0 +1,30 @@
+"""Fixtures of the TUI tests: small real logs (decompressed copies from the QEMU corpus)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parent / "data"
+FAILED = "failed-11.1.log"  # 11.1 max -> cortex-a57: names 88 extra registers
+FAILED_TRACE = "failed-11.1.trace.log"  # the -D trace file of the same QEMU
+COUNTS = "counts-7.2.log"  # 7.2 max -> cortex-a57: counts only (304 vs 258)
+SUCCEEDED = "succeeded-11.1.log"  # 11.1 cortex-a72 -> itself, ram_load noise removed
+
+
+def data(name: str) -> bytes:
+    return (DATA / name).read_bytes()
+
+
+@pytest.fixture
+def in_data(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run in the data directory so that screens show short, stable relative paths."""
+    monkeypatch.chdir(DATA)
+    return DATA
+
+
+@pytest.fixture
+def in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

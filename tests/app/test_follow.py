@@ -1,0 +1,195 @@
+"""Readers follow files through what happens to logs: late creation, pieces, truncation,
+rotation, deletion, compression, pipes; with inotify and with polling."""
+
+from __future__ import annotations
+
+import lzma
+import os
+import random
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from parsers.logevents import Status
+from reginspect.model import Outcome
+from tests.app.conftest import COUNTS, FAILED, SUCCEEDED, data
+from tui.follow import SourceReader, Watcher, wait_until
+from tui.store import Source, SourceStatus, Store
+
+TIMEOUT = 5.0
+
+
+class Follow:
+    def __init__(self, paths: list[str], *, poll: bool, stdin_fd: int | None = None) -> None:
+        self.store = Store(paths)
+        self.stop = threading.Event()
+        self.changes = 0
+        self.readers = [
+            SourceReader(self.store, s, self._changed, self.stop, poll=poll, stdin_fd=stdin_fd)
+            for s in self.store.sources.values()
+        ]
+        self.watcher = None if poll else Watcher(self.readers)
+        if self.watcher is not None:
+            for reader in self.watcher.start():
+                reader.interval = 0.05
+        self.threads = [threading.Thread(target=r.run, daemon=True) for r in self.readers]
+        for thread in self.threads:
+            thread.start()
+
+    def _changed(self) -> None:
+        self.changes += 1
+
+    @property
+    def source(self) -> Source:
+        return next(iter(self.store.sources.values()))
+
+    def outcomes(self) -> list[Outcome]:
+        with self.store.lock:
+            return [attempt.outcome for attempt in self.store.session.attempts()]
+
+    def extra(self) -> int:
+        with self.store.lock:
+            return sum(
+                cpu.count(Status.EXTRA)
+                for attempt in self.store.session.attempts()
+                for cpu in attempt.cpus.values()
+            )
+
+    def close(self) -> None:
+        self.stop.set()
+        for reader in self.readers:
+            reader.wake.set()
+        for thread in self.threads:
+            thread.join(timeout=2)
+        if self.watcher is not None:
+            self.watcher.stop()
+
+
+@pytest.fixture(params=["inotify", "poll"])
+def follow(request: pytest.FixtureRequest) -> Iterator[type[Follow]]:
+    made: list[Follow] = []
+    poll = request.param == "poll"
+
+    class Made(Follow):
+        def __init__(self, paths: list[str], stdin_fd: int | None = None) -> None:
+            super().__init__(paths, poll=poll, stdin_fd=stdin_fd)
+            made.append(self)
+
+    yield Made
+    for item in made:
+        item.close()
+
+
+def _append_in_pieces(path: Path, content: bytes, seed: int = 1) -> None:
+    rng = random.Random(seed)
+    position = 0
+    with path.open("ab", buffering=0) as out:
+        while position < len(content):
+            size = rng.randint(1, 4000)
+            out.write(content[position : position + size])
+            position += size
+
+
+def test_waits_for_a_file_then_follows_it_written_in_pieces(
+    tmp_path: Path, follow: type[Follow]
+) -> None:
+    path = tmp_path / "later" / "dst.log"  # not even the directory exists yet
+    run = follow([str(path)])
+    assert wait_until(lambda: "waiting for" in run.source.message, TIMEOUT)
+    assert run.source.status is SourceStatus.WAITING
+    path.parent.mkdir()
+    _append_in_pieces(path, data(FAILED))
+    assert wait_until(lambda: run.extra() == 88, TIMEOUT)
+    assert run.outcomes() == [Outcome.FAILED]
+    assert wait_until(lambda: run.source.status is SourceStatus.LIVE, TIMEOUT)
+    assert run.source.index.size == len(data(FAILED))
+
+
+def test_truncation_then_new_content_starts_over(tmp_path: Path, follow: type[Follow]) -> None:
+    path = tmp_path / "dst.log"
+    path.write_bytes(data(FAILED))
+    run = follow([str(path)])
+    assert wait_until(lambda: run.extra() == 88, TIMEOUT)
+    # copytruncate, then the new QEMU writes more than was there: the size never looks smaller.
+    with path.open("r+b") as out:
+        out.truncate(0)
+        out.write(data(SUCCEEDED) * 3)
+    assert wait_until(lambda: run.outcomes()[:1] == [Outcome.SUCCEEDED], TIMEOUT)
+    assert run.extra() == 0
+    assert run.source.resets >= 1
+    assert any("truncated" in notice for notice in run.store.notices)
+
+
+def test_truncation_to_smaller(tmp_path: Path, follow: type[Follow]) -> None:
+    path = tmp_path / "dst.log"
+    path.write_bytes(data(FAILED))
+    run = follow([str(path)])
+    assert wait_until(lambda: run.extra() == 88, TIMEOUT)
+    path.write_bytes(b"")
+    assert wait_until(lambda: run.outcomes() == [] and run.source.index.size == 0, TIMEOUT)
+    _append_in_pieces(path, data(SUCCEEDED))
+    assert wait_until(lambda: run.outcomes() == [Outcome.SUCCEEDED], TIMEOUT)
+
+
+def test_rotation_follows_the_new_file(tmp_path: Path, follow: type[Follow]) -> None:
+    path = tmp_path / "dst.log"
+    path.write_bytes(data(FAILED)[:5000])
+    run = follow([str(path)])
+    assert wait_until(lambda: run.source.index.size == 5000, TIMEOUT)
+    with path.open("ab") as out:  # written just before the rotation: must not be lost
+        out.write(data(FAILED)[5000:])
+    path.rename(tmp_path / "dst.log.1")
+    path.write_bytes(data(SUCCEEDED))
+    assert wait_until(lambda: run.outcomes() == [Outcome.SUCCEEDED], TIMEOUT)
+    assert any("replaced" in notice for notice in run.store.notices)
+    assert run.source.index.size == len(data(SUCCEEDED))
+
+
+def test_deleted_then_created_again(tmp_path: Path, follow: type[Follow]) -> None:
+    path = tmp_path / "dst.log"
+    path.write_bytes(data(FAILED))
+    run = follow([str(path)])
+    assert wait_until(lambda: run.extra() == 88, TIMEOUT)
+    path.unlink()
+    assert wait_until(lambda: run.source.status is SourceStatus.DELETED, TIMEOUT)
+    assert run.extra() == 88  # what was read stays on screen
+    path.write_bytes(data(SUCCEEDED))
+    assert wait_until(lambda: run.outcomes() == [Outcome.SUCCEEDED], TIMEOUT)
+    assert run.source.status is SourceStatus.LIVE
+
+
+def test_compressed_log_is_read_whole(tmp_path: Path, follow: type[Follow]) -> None:
+    path = tmp_path / "dst.log.xz"
+    path.write_bytes(lzma.compress(data(FAILED)))
+    run = follow([str(path)])
+    assert wait_until(lambda: run.source.status is SourceStatus.ENDED, TIMEOUT)
+    assert run.extra() == 88
+    assert run.source.compressed == "xz"
+    # The raw view reads the decompressed text from the spool.
+    assert run.store.read_lines(str(path), 1, 1)[0][1].startswith("qemu-system-aarch64:")
+
+
+def test_pipe(follow: type[Follow]) -> None:
+    read_end, write_end = os.pipe()
+    run = follow(["-"], stdin_fd=read_end)
+    content = data(FAILED)
+    for start in range(0, len(content), 1000):
+        os.write(write_end, content[start : start + 1000])
+    assert wait_until(lambda: run.extra() == 88, TIMEOUT)
+    os.close(write_end)
+    assert wait_until(lambda: run.source.status is SourceStatus.ENDED, TIMEOUT)
+    assert run.store.line_count("standard input") == content.count(b"\n")
+    os.close(read_end)
+
+
+def test_several_files_are_separate_sources(tmp_path: Path, follow: type[Follow]) -> None:
+    first, second = tmp_path / "a.log", tmp_path / "b.log"
+    # Two traced logs (two QEMU processes); an errors-only log would merge into a traced one.
+    first.write_bytes(data(COUNTS))
+    second.write_bytes(data(SUCCEEDED))
+    run = follow([str(first), str(second)])
+    assert wait_until(lambda: run.outcomes() == [Outcome.FAILED, Outcome.SUCCEEDED], TIMEOUT)
+    with run.store.lock:
+        assert [a.source for a in run.store.session.attempts()] == [str(first), str(second)]
