@@ -28,3 +28,24 @@ def in_data(monkeypatch: pytest.MonkeyPatch) -> Path:
 def in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def two_cpu_log() -> bytes:
+    """The 11.1 failure with a second vCPU's walk (40 registers) before QEMU's error line."""
+    lines = data(FAILED).splitlines(keepends=True)
+    walk = [line for line in lines if b"handle_cpreg" in line]
+    rest = [line for line in lines if b"handle_cpreg" not in line]
+    return b"".join(walk + walk[:40] + rest)
+
+
+HOSTILE = (
+    b"qemu-system-aarch64: handle_cpreg_only_in_incoming_stream: system register 0x200f0803 in "
+    b"the incoming stream but unknown on the destination: fail migration [bold red]boom[/] "
+    b"\x1b]52;c;aGVsbG8=\x07 \x1b[31mred\x1b[0m\n"
+)
+
+
+def hostile_log() -> bytes:
+    """The failure whose first register line carries markup and OSC 52/SGR escapes."""
+    lines = data(FAILED).splitlines(keepends=True)
+    return HOSTILE + b"".join(lines[1:])

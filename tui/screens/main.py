@@ -149,18 +149,23 @@ class MainScreen(Screen[None]):
             None if attempt is None else attempt.index
         )
         counts_only = attempt is not None and attempt.naming is Naming.COUNTS
-        self.query_one("#counts", CountsPanel).display = counts_only
+        counts = self.query_one("#counts", CountsPanel)
+        table = self.query_one("#table", RegisterTable)
+        counts.display = counts_only
         self.query_one("#named", Vertical).display = not counts_only
         self.query_one("#status-tabs", StatusTabs).display = not counts_only
         if counts_only:
-            self.query_one("#counts", CountsPanel).show(attempt)
+            counts.show(attempt)
+            if self.focused in (table, None):
+                counts.focus()
+        elif self.focused is counts:
+            table.focus()
         tabs = self.query_one("#status-tabs", StatusTabs)
         tabs.set_counts(
             {}
             if attempt is None
             else {status: attempt.count(status, self.cpu) for status in STATUS_CYCLE}
         )
-        table = self.query_one("#table", RegisterTable)
         table.show(self.rows())
         self.render_detail()
         views = self.query_one("#views", TabbedContent)
@@ -261,7 +266,11 @@ class MainScreen(Screen[None]):
         self.render_detail()
 
     def on_register_table_filter_typed(self, event: RegisterTable.FilterTyped) -> None:
-        self.query_one("#filter", FilterInput).start(event.character)
+        search = self.query_one("#search", SearchInput)
+        if search.display:
+            search.type(event.character)  # typed right after ``/``, before the focus moved
+        else:
+            self.query_one("#filter", FilterInput).start(event.character)
 
     @on(FilterInput.Changed, "#filter")
     def on_filter_changed(self, event: FilterInput.Changed) -> None:

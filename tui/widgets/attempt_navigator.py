@@ -43,7 +43,7 @@ class AttemptNavigator(Tree[Target]):
         self.guide_depth = 2
         self._shape: tuple[tuple[int, tuple[int, ...]], ...] = ()
         self._follow_latest = True  # until the user moves, the newest attempt is selected
-        self._moving = False
+        self._announced: Target | None = None
 
     @property
     def target(self) -> Target | None:
@@ -68,7 +68,6 @@ class AttemptNavigator(Tree[Target]):
 
     def _rebuild(self, view: View, shape: tuple[tuple[int, tuple[int, ...]], ...]) -> None:
         previous = self.target
-        self._moving = True
         self.clear()
         wanted: TreeNode[Target] | None = None
         for attempt in view.attempts:
@@ -90,9 +89,14 @@ class AttemptNavigator(Tree[Target]):
             wanted = nodes[-1] if nodes else None
         self._shape = shape
         if wanted is not None:
-            self.move_cursor(wanted)
-        self._moving = False
-        self.post_message(self.Selected(None if wanted is None else wanted.data))
+            # By line: a node added just now has no line until the tree is laid out again.
+            self.move_cursor_to_line(self._walk().index(wanted))
+        self._announce(None if wanted is None else wanted.data)
+
+    def _announce(self, target: Target | None) -> None:
+        if target != self._announced:
+            self._announced = target
+            self.post_message(self.Selected(target))
 
     def _label(self, view: View, target: Target) -> Text:
         attempt = next((a for a in view.attempts if a.index == target.attempt), None)
@@ -111,11 +115,11 @@ class AttemptNavigator(Tree[Target]):
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[Target]) -> None:
         event.stop()
-        if self._moving:
-            return
+        if event.node is not self.cursor_node:
+            return  # stale: the tree was rebuilt since
         nodes = self.root.children
         self._follow_latest = bool(nodes) and event.node is nodes[-1]
-        self.post_message(self.Selected(event.node.data))
+        self._announce(event.node.data)
 
 
 def _summary(attempt: AttemptView, cpu: int | None) -> str:

@@ -19,8 +19,11 @@ class FilterInput(Input):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(placeholder="filter: name, alias, id or kind", id=id)
+        self.select_on_focus = False  # keys typed before the focus moved are kept, in order
 
     def start(self, character: str) -> None:
+        """A key typed in the table: append it (fast typing reaches the table several times
+        before the focus moves here)."""
         self.display = True
         self.value = self.value + character
         self.cursor_position = len(self.value)

@@ -1,7 +1,7 @@
 """The registers of one status: status, name, id, kind, encoding, first line; sortable.
 
 Typing a capital letter, a digit or ``_`` starts the type-to-filter box (register names are
-upper case); lower-case letters stay commands.
+upper case); lower-case letters and bound keys (``N``) stay commands.
 """
 
 from __future__ import annotations
@@ -164,6 +164,8 @@ class RegisterTable(DataTable[Text]):
         self.post_message(self.RegisterHighlighted(self.current))
 
     async def on_key(self, event: events.Key) -> None:
+        if event.key in self.app.active_bindings:
+            return  # N (previous match) and other bound capitals stay commands
         if starts_filter(event.character) and event.character is not None:
             event.stop()
             event.prevent_default()

@@ -24,8 +24,14 @@ class SearchInput(Input):
     def open(self, prompt: str) -> None:
         self.placeholder = prompt
         self.display = True
-        self.select_on_focus = True
+        self.select_on_focus = False
+        self.value = ""
         self.focus()
+
+    def type(self, character: str) -> None:
+        """A key that reached another widget before the focus moved here."""
+        self.value = self.value + character
+        self.cursor_position = len(self.value)
 
     def action_cancel(self) -> None:
         self.display = False

@@ -1,0 +1,440 @@
+"""Every interaction of the TUI, driven with Pilot through the app factory the CLI uses."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from parsers.logevents import Status
+from reginspect.advice import TRACE_OPTIONS_11
+from reginspect.model import Naming, Outcome
+from tests.app.conftest import COUNTS, FAILED, FAILED_TRACE, SUCCEEDED, data, two_cpu_log
+from tests.app.pilot import ready, screen_text
+from tui.app import create_app
+from tui.screens.help import HelpScreen
+from tui.widgets.attempt_navigator import AttemptNavigator, Target
+from tui.widgets.counts_panel import CountsPanel
+from tui.widgets.filter_input import FilterInput
+from tui.widgets.raw_log import RawLogView
+from tui.widgets.register_detail import RegisterDetail
+from tui.widgets.register_table import RegisterTable
+from tui.widgets.session_header import SessionHeader
+from tui.widgets.status_tabs import StatusTabs
+from tui.widgets.suggestions_pane import SuggestionsPane
+
+SIZE = (100, 32)
+
+
+def _active_view(app: object) -> str:
+    from textual.widgets import TabbedContent
+
+    assert hasattr(app, "main")
+    return str(app.main.query_one("#views", TabbedContent).active)
+
+
+async def test_failed_log_names_the_extra_registers(in_data: Path) -> None:
+    app = create_app([FAILED])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = app.main.query_one(RegisterTable)
+        assert len(table.shown) == 88
+        assert {row.status for row in table.shown} == {Status.EXTRA}
+        assert all(row.id_text.startswith("0x") and len(row.id_text) == 18 for row in table.shown)
+        tabs = app.main.query_one(StatusTabs)
+        assert str(tabs.get_tab("extra").label) == "Extra (88)"  # type: ignore[union-attr]
+        assert str(tabs.get_tab("missing").label) == "Missing (0)"  # type: ignore[union-attr]
+        assert app.view.attempts[0].outcome is Outcome.FAILED
+        assert "#0 FAILED" in screen_text(app)
+        assert "LIVE" in screen_text(app)
+
+
+async def test_status_tabs_switch_with_brackets(in_data: Path) -> None:
+    app = create_app([FAILED, FAILED_TRACE])  # stderr and -D trace of one QEMU: one attempt
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        tabs = app.main.query_one(StatusTabs)
+        table = app.main.query_one(RegisterTable)
+        assert tabs.status is Status.EXTRA
+        assert len(table.shown) == 88
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert tabs.status is Status.MATCHED
+        assert table.shown == []  # 11.1 names the differences only
+        assert "No matched register in this attempt." in screen_text(app)
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await pilot.pause()
+        assert tabs.status is Status.MISSING
+        await pilot.press("left_square_bracket")
+        await pilot.pause()
+        assert tabs.status is Status.MATCHED
+
+
+async def test_type_to_filter(in_data: Path) -> None:
+    app = create_app([FAILED])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = app.main.query_one(RegisterTable)
+        target = table.shown[20]
+        needle = target.id_text[-5:].upper()  # typing starts with a capital or a digit
+        await pilot.press(*needle)
+        await pilot.pause()
+        box = app.main.query_one(FilterInput)
+        assert box.display
+        assert box.value == needle
+        assert [row.kvm_id for row in table.shown] == [target.kvm_id]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.focused is table
+        assert len(table.shown) == 1
+        await pilot.press("A")  # back into the box
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not box.display
+        assert len(table.shown) == 88
+
+
+async def test_lower_case_letters_stay_commands(in_data: Path) -> None:
+    app = create_app([FAILED])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        assert _active_view(app) == "suggestions"
+        assert not app.main.query_one(FilterInput).display
+
+
+async def test_search_finds_registers_across_tabs(in_data: Path) -> None:
+    app = create_app([FAILED])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = app.main.query_one(RegisterTable)
+        tabs = app.main.query_one(StatusTabs)
+        await pilot.press("left_square_bracket")  # Missing: empty here
+        await pilot.pause()
+        wanted = app.view.attempts[0].registers()[30]
+        await pilot.press("slash", *wanted.id_text[-6:], "enter")
+        await pilot.pause()
+        assert tabs.status is Status.EXTRA
+        assert table.current is not None
+        assert table.current.kvm_id == wanted.kvm_id
+        # n goes on to the next match, wrapping round.
+        await pilot.press("slash", *"0x4020", "enter")
+        await pilot.pause()
+        first = table.current
+        assert first is not None
+        await pilot.press("n")
+        await pilot.pause()
+        assert table.current is not None
+        assert table.current.kvm_id != first.kvm_id
+        await pilot.press("N")
+        await pilot.pause()
+        assert table.current is not None
+        assert table.current.kvm_id == first.kvm_id
+
+
+async def test_sort_by_column_and_key(in_data: Path) -> None:
+    app = create_app([FAILED])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = app.main.query_one(RegisterTable)
+        ids = [row.kvm_id for row in table.shown]
+        assert ids == sorted(ids)
+        table.sort_by("id")  # the same column again: reversed
+        await pilot.pause()
+        assert [row.kvm_id for row in table.shown] == sorted(ids, reverse=True)
+        await pilot.click(RegisterTable, offset=(10, 0))  # the "name" header
+        await pilot.pause()
+        assert table.sort_column == "name"
+        names = [row.name.lower() for row in table.shown]
+        assert names == sorted(names)
+        await pilot.press("o")
+        await pilot.pause()
+        assert table.sort_column == "id"
+
+
+async def test_detail_pane_shows_fields_lines_tolerance_and_fix(in_data: Path) -> None:
+    app = create_app([FAILED])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = app.main.query_one(RegisterTable)
+        await pilot.press("down", "down")
+        await pilot.pause()
+        row = table.current
+        assert row is not None
+        detail = app.main.query_one(RegisterDetail)
+        text = detail.describe(
+            row,
+            app.view.covering(row),
+            [(s, app.store.line_at(s.source, s.offset)) for s in row.lines],
+        ).plain
+        assert row.name in text
+        assert "tolerated by QEMU: no" in text
+        assert "covered by: x-mig-safe-missing-regs on the destination" in text
+        assert f"{FAILED}:{row.first_line}" in text
+        assert "handle_cpreg_only_in_incoming_stream" in text
+        for name, _ in row.info.fields:
+            assert name in text
+
+
+async def test_jump_to_the_register_line_and_back(in_data: Path) -> None:
+    app = create_app([FAILED])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = app.main.query_one(RegisterTable)
+        await pilot.press("down", "down", "down")
+        row = table.current
+        assert row is not None
+        await pilot.press("j")
+        await pilot.pause()
+        raw = app.main.query_one(RawLogView)
+        assert _active_view(app) == "log"
+        assert raw.cursor == row.first_line
+        assert not raw.follow
+        assert app.focused is raw
+        await pilot.press("down", "b")
+        await pilot.pause()
+        assert _active_view(app) == "registers"
+        assert table.current is not None
+        assert table.current.kvm_id == row.kvm_id
+        await pilot.press("enter")  # enter on a row jumps too
+        await pilot.pause()
+        assert _active_view(app) == "log"
+
+
+async def test_raw_log_keys(in_data: Path) -> None:
+    app = create_app([COUNTS])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("l")
+        await pilot.pause()
+        raw = app.main.query_one(RawLogView)
+        total = raw.line_count
+        assert raw.follow
+        assert raw.cursor == total
+        await pilot.press("g")
+        assert raw.cursor == 1
+        assert not raw.follow
+        errors = raw.error_lines
+        assert errors
+        await pilot.press("e")
+        assert raw.cursor == errors[0]
+        await pilot.press("e")
+        assert raw.cursor == (errors[1] if len(errors) > 1 else errors[0])
+        await pilot.press("E")
+        assert raw.cursor == errors[0]
+        await pilot.press("G")
+        assert raw.follow
+        assert raw.cursor == total
+        await pilot.press("f")
+        assert not raw.follow
+        await pilot.press("up", "up")
+        assert raw.cursor == total - 2
+        await pilot.press("f")
+        assert raw.cursor == total
+        assert raw.highlights[errors[0]] == "error"
+
+
+async def test_raw_log_search(in_data: Path) -> None:
+    app = create_app([COUNTS])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("l", "g", "slash", *"invalid value", "enter")
+        raw = app.main.query_one(RawLogView)
+        for _ in range(50):
+            await pilot.pause(0.01)
+            if raw.cursor != 1:
+                break
+        lines = data(COUNTS).decode().splitlines()
+        expected = next(i for i, line in enumerate(lines, 1) if "Invalid value" in line)
+        assert raw.cursor == expected
+        assert raw.search == "invalid value"
+
+
+async def test_suggestion_is_copied_with_one_key(in_data: Path) -> None:
+    app = create_app([FAILED])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        pane = app.main.query_one(SuggestionsPane)
+        assert app.focused is pane
+        expected = pane.current_text()
+        assert expected is not None
+        assert expected.startswith("-global arm-cpu.x-mig-safe-missing-regs=0x")
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.clipboard == expected
+        assert any("Copied" in n.title for n in app._notifications)
+        await pilot.press("down", "c")  # the next form: libvirt XML
+        await pilot.pause()
+        assert app.clipboard != expected
+        assert "x-mig-safe-missing-regs" in app.clipboard
+
+
+async def test_counts_only_panel(in_data: Path) -> None:
+    app = create_app([COUNTS])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert app.view.attempts[0].naming is Naming.COUNTS
+        panel = app.main.query_one(CountsPanel)
+        assert panel.display
+        assert (
+            not app.main.query_one(RegisterTable).display
+            or not app.main.query_one("#named").display
+        )
+        text = screen_text(app)
+        assert "stream 304 registers, destination 258" in text
+        assert "46 register(s)" in text
+        assert "-trace cpu_post_load -trace 'tolerate_cpreg*'" in text
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.clipboard == TRACE_OPTIONS_11
+
+
+async def test_help_screen(in_data: Path) -> None:
+    app = create_app([FAILED])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert "next / previous error line" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.main
+
+
+async def test_command_palette_commands(in_data: Path) -> None:
+    app = create_app([FAILED])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"show raw log")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert _active_view(app) == "log"
+
+
+async def test_themes(in_data: Path) -> None:
+    app = create_app([FAILED])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        for theme in ("textual-light", "nord", "gruvbox", "textual-dark"):
+            app.theme = theme
+            await pilot.pause()
+            assert "#0 FAILED" in screen_text(app)
+
+
+async def test_pause_freezes_the_screen_not_the_reading(in_tmp: Path) -> None:
+    Path("dst.log").write_bytes(b"")
+    app = create_app(["dst.log"])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("p")
+        await pilot.pause()
+        assert app.main.query_one(SessionHeader).paused
+        assert "PAUSED" in screen_text(app)
+        Path("dst.log").write_bytes(data(FAILED))
+        await pilot.pause(0.5)
+        assert app.view.attempts == ()
+        with app.store.lock:
+            assert app.store.session.attempts()  # read all the same
+        await pilot.press("p")
+        await ready(pilot)
+        assert len(app.main.query_one(RegisterTable).shown) == 88
+
+
+async def test_new_events_reach_the_screen_within_250_ms(in_tmp: Path) -> None:
+    app = create_app(["dst.log"])  # does not exist yet
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert "Waiting for dst.log to be created" in screen_text(app)
+        table = app.main.query_one(RegisterTable)
+        delays = []
+        lines = data(FAILED).splitlines(keepends=True)
+        with Path("dst.log").open("ab", buffering=0) as log:
+            for count in (1, 2, 3):
+                log.write(lines[count - 1][:30])  # a line in two pieces
+                await pilot.pause(0.05)
+                start = time.monotonic()
+                log.write(lines[count - 1][30:])
+                while len(table.shown) < count and time.monotonic() - start < 2:
+                    await pilot.pause(0.005)
+                delays.append(time.monotonic() - start)
+                assert len(table.shown) == count
+                await pilot.pause(0.15)
+        assert max(delays) < 0.25, delays
+
+
+async def test_file_replaced_under_the_app(in_tmp: Path) -> None:
+    Path("dst.log").write_bytes(data(FAILED))
+    app = create_app(["dst.log"])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert app.view.attempts[0].outcome is Outcome.FAILED
+        with Path("dst.log").open("r+b") as log:
+            log.truncate(0)
+            log.write(data(SUCCEEDED))
+        for _ in range(200):
+            await pilot.pause(0.01)
+            if app.view.attempts and app.view.attempts[0].outcome is Outcome.SUCCEEDED:
+                break
+        assert [a.outcome for a in app.view.attempts] == [Outcome.SUCCEEDED]
+        assert len(app.main.query_one(RegisterTable).shown) == 0
+        assert any("truncated" in n.message for n in app._notifications)
+
+
+async def test_navigator_selects_attempts_and_cpus(in_tmp: Path) -> None:
+    Path("two-cpus.log").write_bytes(two_cpu_log())
+    Path("two-attempts.log").write_bytes(data(COUNTS) + data(SUCCEEDED))
+    app = create_app(["two-cpus.log"])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        navigator = app.main.query_one(AttemptNavigator)
+        table = app.main.query_one(RegisterTable)
+        assert navigator.target == Target(0, None)
+        assert len(table.shown) == 88
+        navigator.focus()
+        await pilot.press("down", "down")
+        await pilot.pause()
+        assert navigator.target == Target(0, 1)
+        assert len(table.shown) == 40
+        assert str(app.main.query_one(StatusTabs).get_tab("extra").label) == "Extra (40)"  # type: ignore[union-attr]
+    app = create_app(["two-attempts.log"])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        navigator = app.main.query_one(AttemptNavigator)
+        assert [a.outcome for a in app.view.attempts] == [Outcome.FAILED, Outcome.SUCCEEDED]
+        assert navigator.target == Target(1, None)  # the newest attempt first
+        assert not app.main.query_one(CountsPanel).display
+        navigator.focus()
+        await pilot.press("up")
+        await pilot.pause()
+        assert navigator.target == Target(0, None)
+        assert app.main.query_one(CountsPanel).display
+        assert app.main.query_one(SessionHeader).selected == 0
+
+
+async def test_standard_input(in_tmp: Path) -> None:
+    import os
+
+    read_end, write_end = os.pipe()
+    app = create_app(["-"], stdin_fd=read_end)
+    async with app.run_test(size=SIZE) as pilot:
+        os.write(write_end, data(FAILED))
+        os.close(write_end)
+        await ready(pilot)
+        assert len(app.main.query_one(RegisterTable).shown) == 88
+        assert "standard input" in screen_text(app)
+    os.close(read_end)
+
+
+async def test_quit_returns_zero(in_data: Path) -> None:
+    app = create_app([FAILED])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_value == 0
