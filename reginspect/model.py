@@ -202,6 +202,8 @@ class Attempt:
             return Outcome.FAILED
         if self.completed:
             return Outcome.SUCCEEDED
+        if "streams" in self.styles:
+            return Outcome.UNKNOWN  # saved streams show both lists, not whether QEMU loads them
         if self.cleaned_up:
             return Outcome.FAILED  # the destination gave up before the end of the stream
         if self.process is not None and self.process.end_reason is not None:
