@@ -61,6 +61,7 @@ _CPREG_INDEXES: Final = "cpreg_vmstate_indexes"
 _CPREG_VALUES: Final = "cpreg_vmstate_values"
 _UNSUPPORTED_CAPABILITIES: Final = ("mapped-ram", "x-ignore-shared")
 _BE64: Final = struct.Struct(">Q")
+_CONTROL: Final = tuple(bytes([byte]) for byte in range(0x20))
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,20 +212,24 @@ def _description(text: bytes) -> _Description | None:
 def _find_description(data: Buffer, size: int) -> int | None:
     """Offset of the VMDESCRIPTION byte (0x06) when the file ends with a description.
 
-    QEMU escapes control characters in its JSON, so the description holds no 0x06 byte: the last
-    0x06 in the file is its marker, or the file has no description.
+    QEMU escapes control characters in its JSON, so the last byte below 0x20 in the file is the
+    marker or one of the four length bytes after it (the length's own bytes may be 0x06 too).
     """
     chunk = 1 << 20
     end = size
     while end > 0 and size - end < MAX_DESCRIPTION + 5:
         start = max(0, end - chunk)
-        found = bytes(data[start:end]).rfind(b"\x06")
+        piece = bytes(data[start:end])
+        found = max(piece.rfind(_CONTROL[byte]) for byte in range(0x20))
         if found >= 0:
-            marker = start + found
-            if marker + 5 >= size or data[marker + 5] != ord("{"):
-                return None
-            length = int.from_bytes(data[marker + 1 : marker + 5], "big")
-            return marker if marker + 5 + length == size else None
+            last = start + found
+            for marker in range(max(0, last - 4), last + 1):
+                if data[marker] != VMDESCRIPTION or marker + 5 >= size:
+                    continue
+                length = int.from_bytes(data[marker + 1 : marker + 5], "big")
+                if data[marker + 5] == ord("{") and marker + 5 + length == size:
+                    return marker
+            return None
         end = start
     return None
 
@@ -326,7 +331,7 @@ class _Parser:
 
     def run(self) -> None:
         if self.size == 0:
-            raise _Stop(0, "the file is empty (0 bytes), not a QEMU migration stream.")
+            raise _Stop(0, "the file is empty (nothing at offset 0): not a QEMU migration stream.")
         if self.size < 4 or not looks_like_stream(bytes(self.data[:4])):
             raise _Stop(0, f'not a QEMU migration stream: no "QEVM" magic at {at(0)}.')
         self.pos = 4
