@@ -1,0 +1,71 @@
+"""`reginspect compare SRC DST`: the register lists of two saved streams or JSON lists, compared.
+
+SRC is what the source sends, DST what the destination configuration carries (its own saved
+stream, or its `probe --json` list): registers only in SRC are extra, only in DST missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from reginspect.errors import EXIT_FINDINGS, EXIT_OK
+from reginspect.report import build_report, render_json, render_markdown, render_text
+from reginspect.streams import compare_files
+from reginspect.textsafe import printable
+
+HELP = (
+    "Compare the CPU register lists of two QEMU migration streams saved with "
+    '`migrate "exec:cat > FILE"` (plain or .gz/.xz/.zst), or JSON register lists from '
+    "`decode --json` / `probe --json`: extra, missing and matched registers per CPU, with "
+    "values. Exit status: 0 identical lists and values, 1 any difference, 2 usage or input error."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", metavar="SRC", help="the source's stream or register list")
+    parser.add_argument(
+        "destination",
+        metavar="DST",
+        help="the destination configuration's stream or register list",
+    )
+    parser.add_argument(
+        "--format", choices=("text", "json", "markdown"), default="text", help="output form"
+    )
+    parser.add_argument(
+        "--matched", action="store_true", help="list matched registers in the text form too"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    attempt, problems = compare_files(args.source, args.destination)
+    report = build_report(attempt.sources, [attempt], problems=problems)
+    if args.format == "json":
+        sys.stdout.write(render_json(report))
+    elif args.format == "markdown":
+        sys.stdout.write(render_markdown(report))
+    else:
+        sys.stdout.write(render_text(report, matched=args.matched))
+        if not args.matched:
+            sys.stdout.write(value_differences(report))
+    return EXIT_FINDINGS if attempt.has_differences() else EXIT_OK
+
+
+def value_differences(report: dict[str, Any]) -> str:
+    """Matched registers whose values differ: the text form lists matched ones only on request,
+    but these are findings (read-only ID registers a destination refuses)."""
+    out: list[str] = []
+    for attempt in report["attempts"]:
+        for cpu in attempt["cpus"]:
+            differing = [r for r in cpu["registers"] if r.get("value_differs")]
+            if not differing:
+                continue
+            out.append(f"cpu {cpu['cpu']}: {len(differing)} matched register(s) differ in value:")
+            out.extend(
+                printable(
+                    f"  {r['id']}  {r['name']}  {r['stream_value']} -> {r['destination_value']}"
+                )
+                for r in differing
+            )
+    return "\n".join(out) + "\n" if out else ""
