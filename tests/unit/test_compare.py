@@ -1,0 +1,281 @@
+"""`reginspect compare`: the corpus's answer key, register lists, every output form, bad inputs."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import lzma
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reginspect.report import SCHEMA
+from tests.conftest import CASES, REPO, CorpusCase, require_corpus
+from tests.unit.test_stream import build_stream, corpus_stream
+
+Run = Any  # the run_cli fixture: (*args) -> (status, stdout, stderr)
+
+
+def streams(case: CorpusCase) -> tuple[str, str]:
+    names = case.expected["streams"]
+    src, dst = case.file(names["src"]), case.file(names["dst"])
+    assert src is not None
+    assert dst is not None
+    return str(src), str(dst)
+
+
+def first_cpu(report: dict[str, Any]) -> dict[str, Any]:
+    [attempt] = report["attempts"]
+    cpu: dict[str, Any] = attempt["cpus"][0]
+    return cpu
+
+
+def ids(cpu: dict[str, Any], status: str) -> list[str]:
+    return sorted(r["id"] for r in cpu["registers"] if r["status"] == status)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_compare_gives_the_answer_key(case: CorpusCase, run_cli: Run) -> None:
+    require_corpus()
+    expected = case.expected
+    status, out, err = run_cli("compare", *streams(case), "--format", "json")
+    assert err == ""
+    report = json.loads(out)
+    assert report["schema"] == SCHEMA
+    [attempt] = report["attempts"]
+    assert attempt["outcome"] == "unknown"
+    assert attempt["naming"] == "streams"
+    cpu = first_cpu(report)
+    assert ids(cpu, "extra") == sorted(expected["only_in_stream"])
+    assert ids(cpu, "missing") == sorted(expected["only_on_destination"])
+    assert cpu["matched_count"] == expected["matched"]
+    assert cpu["stream_count"] == expected["src_regs"]
+    assert cpu["destination_count"] == expected["dst_regs"]
+    differs = any(r.get("value_differs") for r in cpu["registers"])
+    different = bool(expected["only_in_stream"] or expected["only_on_destination"] or differs)
+    assert status == (1 if different else 0)
+    for register in cpu["registers"]:
+        assert register["evidence"] == "stream"
+        assert register["raw"] == register["id"]
+        if register["status"] != "missing":
+            assert register["stream_value"] is not None
+        if register["status"] != "extra":
+            assert register["destination_value"] is not None
+
+
+def test_the_same_configuration_compares_equal(run_cli: Run) -> None:
+    require_corpus()
+    same = [c for c in CASES if c.expected["src"] == c.expected["dst"]]
+    assert same, "the corpus has same-configuration cases"
+    for case in same:
+        status, out, _ = run_cli("compare", *streams(case))
+        assert status == 0, case.name
+        assert "0 extra, 0 missing" in out
+        assert "differ in value" not in out
+
+
+def test_the_report_follows_its_schema(run_cli: Run) -> None:
+    require_corpus()
+    import jsonschema
+
+    schema = json.loads((REPO / "reginspect" / "report.schema.json").read_text())
+    for case in CASES[:4]:
+        _, out, _ = run_cli("compare", *streams(case), "--format", "json")
+        jsonschema.validate(json.loads(out), schema)
+
+
+def _case_with_value_differences() -> CorpusCase:
+    require_corpus()
+    for case in CASES:
+        src = corpus_stream(case.name, "src")
+        dst = corpus_stream(case.name, "dst")
+        if src != dst and case.expected["src"]["cpu"] != case.expected["dst"]["cpu"]:
+            return case
+    raise AssertionError("no corpus case with two CPU models")
+
+
+def test_text_and_markdown_show_value_differences(run_cli: Run) -> None:
+    case = _case_with_value_differences()
+    status, text, _ = run_cli("compare", *streams(case))
+    assert status == 1
+    assert "UNKNOWN" in text
+    assert "matched register(s) differ in value:" in text
+    assert " -> 0x" in text
+    status, markdown, _ = run_cli("compare", *streams(case), "--format", "markdown")
+    assert status == 1
+    assert markdown.startswith("# reginspect report")
+    _, full, _ = run_cli("compare", *streams(case), "--matched")
+    assert "values 0x" in full  # the report's own register lines carry the values
+
+
+def test_machine_types_are_reported(run_cli: Run) -> None:
+    require_corpus()
+    case = next(c for c in CASES if c.name.startswith("x11.1-to-7.2"))
+    _, out, _ = run_cli("compare", *streams(case), "--format", "json")
+    report = json.loads(out)
+    assert report["attempts"][0]["qemu"]["machine"] == "virt-7.2"
+    assert report["attempts"][0]["qemu"]["origin"] == "stream"
+
+
+# -- register lists --------------------------------------------------------------------------
+
+
+def write_list(path: Path, registers: list[Any]) -> str:
+    path.write_text(json.dumps(registers))
+    return str(path)
+
+
+# Real system register ids (MIDR_EL1, MPIDR_EL1, REVIDR_EL1, ID_AA64PFR0_EL1).
+R1, R2, R3, R4 = 0x603000000013C000, 0x603000000013C005, 0x603000000013C006, 0x603000000013C020
+
+
+def test_a_register_list_against_a_stream(tmp_path: Path, run_cli: Run) -> None:
+    stream = tmp_path / "src.mig"
+    stream.write_bytes(build_stream([(0, [R1, R2, R3], [10, 20, 30])]))
+    same = write_list(tmp_path / "same.json", [{"id": hex(R1)}, {"id": R2}, {"id": f"{R3:#x}"}])
+    status, out, _ = run_cli("compare", str(stream), same, "--format", "json")
+    assert status == 0  # no value on one side is no difference
+    cpu = first_cpu(json.loads(out))
+    assert cpu["matched_count"] == 3
+    assert [r["stream_value"] for r in cpu["registers"]] == ["0xa", "0x14", "0x1e"]
+
+    other = write_list(
+        tmp_path / "other.json",
+        [{"id": hex(R1), "value": "0xa"}, {"id": hex(R2), "value": 21}, {"id": hex(R4)}],
+    )
+    status, out, _ = run_cli("compare", str(stream), other, "--format", "json")
+    assert status == 1
+    cpu = first_cpu(json.loads(out))
+    assert ids(cpu, "extra") == [f"{R3:#018x}"]
+    assert ids(cpu, "missing") == [f"{R4:#018x}"]
+    assert [r["id"] for r in cpu["registers"] if r.get("value_differs")] == [f"{R2:#018x}"]
+
+
+def test_a_list_naming_no_cpu_stands_for_every_cpu(tmp_path: Path, run_cli: Run) -> None:
+    stream = tmp_path / "two.mig"
+    stream.write_bytes(build_stream([(0, [R1, R2], [0, 0]), (1, [R1, R2], [0, 0])]))
+    listed = write_list(tmp_path / "list.json", [{"id": R1}, {"id": R2}])
+    status, out, _ = run_cli("compare", listed, str(stream), "--format", "json")
+    assert status == 0
+    cpus = json.loads(out)["attempts"][0]["cpus"]
+    assert [(c["cpu"], c["matched_count"]) for c in cpus] == [(0, 2), (1, 2)]
+    per_cpu = write_list(tmp_path / "cpu0.json", [{"id": R1, "cpu": 0}, {"id": R2, "cpu": 0}])
+    status, out, _ = run_cli("compare", str(stream), per_cpu, "--format", "json")
+    assert status == 1
+    report = json.loads(out)
+    assert [c["extra_count"] for c in report["attempts"][0]["cpus"]] == [0, 2]
+    assert any("2 CPU(s)" in problem for problem in report["problems"])
+
+
+def test_compressed_streams_are_read(tmp_path: Path, run_cli: Run) -> None:
+    data = build_stream()
+    plain = tmp_path / "plain.mig"
+    plain.write_bytes(data)
+    packed = {
+        "s.mig.gz": gzip.compress(data),
+        "s.mig.xz": lzma.compress(data),
+        "s.mig.bz2": bz2.compress(data),
+    }
+    for name, content in packed.items():
+        (tmp_path / name).write_bytes(content)
+        status, _, err = run_cli("compare", str(plain), str(tmp_path / name))
+        assert (status, err) == (0, ""), name
+    zstandard = pytest.importorskip("zstandard")
+    (tmp_path / "s.mig.zst").write_bytes(zstandard.ZstdCompressor().compress(data))
+    assert run_cli("compare", str(plain), str(tmp_path / "s.mig.zst"))[0] == 0
+
+
+# -- bad inputs: one sentence, exit status 2 -------------------------------------------------
+
+
+def _with_bad_id(data: bytes) -> bytes:
+    """A crafted stream whose first register id is no register id at all."""
+    first = (0x603000000013C000).to_bytes(8, "big")
+    return data.replace(first, (1).to_bytes(8, "big"), 1)
+
+
+def _bad_inputs(tmp_path: Path) -> dict[str, tuple[bytes | None, str]]:
+    data = build_stream()
+    return {
+        "truncated.mig": (data[:3000], "runs past the end of the file at offset 3000 (0xbb8)"),
+        "cut.mig.xz": (lzma.compress(data[:-10]), "no device description at the end of the file"),
+        "foreign.log": (b"qemu-system-aarch64: some log\n", 'no "QEVM" magic at offset 0'),
+        "empty.mig": (b"", "the file is empty (nothing at offset 0)"),
+        "v2.mig": (b"QEVM\x00\x00\x00\x02", "version 2 at offset 4"),
+        "bad.json": (b"[{", "not valid JSON"),
+        "noid.json": (b'[{"value": 1}]', 'item 0 of the register list has no valid "id"'),
+        "notarm.json": (b'[{"id": "0x1"}]', "0x0000000000000001, is no Arm register id"),
+        "badvalue.json": (b'[{"id": "0x603000000013c000", "value": "x"}]', "not a 64-bit number"),
+        "badid.mig": (_with_bad_id(data), "carries 0x0000000000000001, which is no Arm register"),
+        "object.json": (b'{"a": 1}', "a JSON register list is a list of objects"),
+        "emptylist.json": (b"[]", "the register list is empty"),
+        "broken.mig.gz": (gzip.compress(data)[:100], "damaged or cut short"),
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "truncated.mig",
+        "cut.mig.xz",
+        "foreign.log",
+        "empty.mig",
+        "v2.mig",
+        "bad.json",
+        "noid.json",
+        "notarm.json",
+        "badvalue.json",
+        "badid.mig",
+        "object.json",
+        "emptylist.json",
+        "broken.mig.gz",
+    ],
+)
+def test_bad_inputs_exit_2_with_one_sentence(tmp_path: Path, run_cli: Run, name: str) -> None:
+    content, expected = _bad_inputs(tmp_path)[name]
+    good = tmp_path / "good.mig"
+    good.write_bytes(build_stream())
+    path = tmp_path / name
+    assert content is not None
+    path.write_bytes(content)
+    for args in ((str(path), str(good)), (str(good), str(path))):
+        status, out, err = run_cli("compare", *args)
+        assert status == 2
+        assert out == ""
+        assert err.startswith(f"reginspect: {path}: ")
+        assert expected in err
+        assert err.count("\n") == 1
+        assert "Traceback" not in err
+
+
+def test_missing_files_and_directories_exit_2(tmp_path: Path, run_cli: Run) -> None:
+    good = tmp_path / "good.mig"
+    good.write_bytes(build_stream())
+    status, _, err = run_cli("compare", str(good), str(tmp_path / "nope.mig"))
+    assert status == 2
+    assert "no such file" in err
+    status, _, err = run_cli("compare", str(tmp_path), str(good))
+    assert status == 2
+    assert "is a directory" in err
+
+
+def test_compare_takes_milliseconds(run_cli: Run) -> None:
+    require_corpus()
+    src, dst = streams(CASES[0])
+    started = time.perf_counter()
+    run_cli("compare", src, dst, "--format", "json")
+    assert time.perf_counter() - started < 2.0
+
+
+def test_a_cut_corpus_stream_exits_2_naming_the_offset(tmp_path: Path, run_cli: Run) -> None:
+    require_corpus()
+    case = CASES[0]
+    cut = tmp_path / "cut.mig"
+    cut.write_bytes(corpus_stream(case.name, "src")[:300_000])
+    status, out, err = run_cli("compare", str(cut), streams(case)[1])
+    assert (status, out) == (2, "")
+    assert "runs past the end of the file at offset 300000 (0x493e0)" in err
+    assert err.count("\n") == 1
