@@ -100,6 +100,13 @@ def at(offset: int) -> str:
     return f"offset {offset} (0x{offset:x})"
 
 
+def shown(name: str, limit: int = 64) -> str:
+    """A name read from the stream, quoted for a one-line message: control and non-ASCII
+    characters escaped, long names cut."""
+    text = "".join(c if " " <= c <= "~" else ascii(c)[1:-1] for c in name[:limit])
+    return f"'{text}'" + ("…" if len(name) > limit else "")
+
+
 def looks_like_stream(head: bytes) -> bool:
     """Whether a file's first bytes are a QEMU migration stream's magic."""
     return len(head) >= 4 and int.from_bytes(head[:4], "big") == MAGIC
@@ -273,20 +280,19 @@ class _Parser:
     def need(self, count: int) -> None:
         if self.pos + count <= self.end:
             return
-        where = at(self.end)
-        limit = "the description that follows" if self.end < self.size else "the end of the file"
+        # Before a description the data was walked wrongly (damage); at the file's end, it is cut.
+        damaged = self.end < self.size
+        limit = "the description that follows" if damaged else "the end of the file"
+        verdict = "damaged" if damaged else "truncated"
+        what = "the stream"
         if self.section is not None:
             section = self.section
-            raise _Stop(
-                self.pos,
-                f"section '{section.name}' (id {section.section_id}, instance {section.instance}, "
-                f"at {at(section.offset)}) runs past {limit} at {where}: the stream is "
-                + ("damaged." if self.end < self.size else "truncated."),
+            what = (
+                f"section {shown(section.name)} (id {section.section_id}, instance "
+                f"{section.instance}, at {at(section.offset)})"
             )
         raise _Stop(
-            self.pos,
-            f"the stream runs past {limit} at {where}: it is "
-            + ("damaged." if self.end < self.size else "truncated."),
+            self.pos, f"{what} runs past {limit} at {at(self.end)}: the stream is {verdict}."
         )
 
     def u8(self) -> int:
@@ -441,8 +447,9 @@ class _Parser:
                 raise _Stop(
                     start,
                     f"the footer at {at(start)} closes section id {found}, but section "
-                    f"'{section.name}' (id {section.section_id}) began at {at(section.offset)}: "
-                    "the stream is damaged or does not match its description.",
+                    f"{shown(section.name)} (id {section.section_id}) began at "
+                    f"{at(section.offset)}: the stream is damaged or does not match its "
+                    "description.",
                 )
             if self.footers is False:
                 raise _Stop(start, f"a section footer at {at(start)} in a stream without them.")
@@ -450,7 +457,7 @@ class _Parser:
         elif self.footers:
             raise _Stop(
                 self.pos,
-                f"section '{section.name}' (id {section.section_id}, at "
+                f"section {shown(section.name)} (id {section.section_id}, at "
                 f"{at(section.offset)}) has no footer at {at(self.pos)}: the stream is damaged "
                 "or does not match its description.",
             )
@@ -487,7 +494,7 @@ class _Parser:
             else:
                 raise _Stop(
                     sub_start,
-                    f"unknown configuration subsection '{name}' at {at(sub_start)}.",
+                    f"unknown configuration subsection {shown(name)} at {at(sub_start)}.",
                 )
         for capability in _UNSUPPORTED_CAPABILITIES:
             if capability in self.capabilities:
@@ -506,7 +513,7 @@ class _Parser:
         if section.name != "ram":
             raise _Stop(
                 section.offset,
-                f"the iterative section '{section.name}' at {at(section.offset)} is not "
+                f"the iterative section {shown(section.name)} at {at(section.offset)} is not "
                 "supported (only 'ram' is).",
             )
         if version != 4:
@@ -588,7 +595,7 @@ class _Parser:
         if not queue:
             raise _Stop(
                 section.offset,
-                f"section '{section.name}' instance {section.instance} at "
+                f"section {shown(section.name)} instance {section.instance} at "
                 f"{at(section.offset)} is not in the stream's description: the stream is damaged.",
             )
         vmsd = queue.popleft()
@@ -615,8 +622,8 @@ class _Parser:
             if self.u8() != SUBSECTION or self.name8() != sub.name:
                 raise _Stop(
                     start,
-                    f"subsection '{sub.name}' expected at {at(start)} is not there: the stream "
-                    "is damaged or does not match its description.",
+                    f"subsection {shown(sub.name)} expected at {at(start)} is not there: the "
+                    "stream is damaged or does not match its description.",
                 )
             self.be32()
             self.fields(sub, None)

@@ -333,6 +333,13 @@ def test_a_description_that_is_not_qemus_json_is_refused() -> None:
         assert "is not the JSON QEMU writes" in message
 
 
+def test_names_read_from_the_stream_are_escaped_in_messages() -> None:
+    data = build_stream().replace(b"\x05timer", b"\x05ti\n\x1bm", 1)
+    message = error_of(data)
+    assert "section 'ti\\n\\x1bm' instance 0 at offset" in message
+    assert all(c >= " " for c in message)
+
+
 def test_a_register_count_that_disagrees_with_the_description_is_damage() -> None:
     data = bytearray(build_stream())
     cpu = data.index(b"\x03cpu")
@@ -353,7 +360,7 @@ def check(data: bytes | bytearray) -> StreamContents:
     contents = parse_stream(data)
     for problem in contents.problems:
         assert "offset" in problem.message
-        assert "\n" not in problem.message
+        assert all(c >= " " for c in problem.message), problem.message
         assert 0 <= problem.offset <= len(data)
     return contents
 
