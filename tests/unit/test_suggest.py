@@ -44,7 +44,7 @@ def test_seed_thread_report_explains_the_abort(run_cli: Any) -> None:
         "json",
         str(SAMPLES / "seed-thread-set-twice.log"),
         "--have",
-        "x-mig-safe-missing-regs=DBGDTRTX",
+        "x-mig-safe-missing-regs=BOGUS_DBGDTR_EL0",
     )
     assert status == 1
     data = json.loads(out)
@@ -65,7 +65,7 @@ def test_seed_thread_report_explains_the_abort(run_cli: Any) -> None:
         ("0x603000000013C103, 0x603000000013c103", {TCR2_EL1}),
         ("0X603000000013C512,0x603000000013c513", {PIRE0_EL1, PIR_EL1}),
         ("tcr2_el1,PIR_EL1", {TCR2_EL1, PIR_EL1}),
-        ("DBGDTRTX", {DBGDTRTX}),
+        ("BOGUS_DBGDTR_EL0", {DBGDTRTX}),
         (str(TCR2_EL1), {TCR2_EL1}),
         ("", set()),
     ],
@@ -82,6 +82,14 @@ def test_invalid_values_are_rejected_with_a_sentence(text: str) -> None:
     with pytest.raises(SettingError) as error:
         parse_id_list(text, SAFE_MISSING)
     assert str(error.value).startswith(SAFE_MISSING)
+
+
+def test_an_ambiguous_name_is_refused_with_its_ids() -> None:
+    # DBGDTRTX names both the real p14, 0, c0, c5, 0 and QEMU's bogus p14, 3, c0, c5, 0.
+    with pytest.raises(SettingError) as error:
+        parse_id_list("DBGDTRTX", SAFE_MISSING)
+    assert "0x40200000200e0298" in str(error.value)
+    assert "0x40200000200e0280" in str(error.value)
 
 
 def test_settings_parse_with_driver_prefix() -> None:

@@ -1,0 +1,102 @@
+"""`reginspect decode ARG...`: register ids, QEMU keys, KVM text forms and names, both ways."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from parsers.catalogue import RegisterInfo, describe, lookup_name
+from parsers.regids import Accel, RegisterIdError, find_references, format_id, parse_reference
+from reginspect.errors import EXIT_OK, EXIT_USAGE
+from reginspect.textsafe import printable
+
+HELP = (
+    "Decode Arm CPU registers: a 64-bit KVM id (0x603000000013c103), QEMU's key "
+    "('system register 0x1013c103'), a KVM text form ('op0:3 op1:0 crn:2 crm:0 op2:3', "
+    "'fw feat reg 3'), or a name (tcr2_el1). '-' reads free text from stdin and decodes every "
+    "register reference in it. Exit status 2 when an argument is not an Arm register."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "registers", nargs="+", metavar="ARG", help="ids, keys, text forms, names, or -"
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON list (a register list)")
+    parser.add_argument(
+        "--accel",
+        choices=[accel.value for accel in Accel],
+        default=None,
+        help="name by this accelerator (KVM's timer ids differ); default: what the form implies",
+    )
+
+
+def info_json(info: RegisterInfo, given: str) -> dict[str, Any]:
+    return {
+        "id": format_id(info.kvm_id),
+        "name": info.name,
+        "aliases": list(info.aliases),
+        "kind": info.kind,
+        "encoding": info.encoding,
+        "fields": dict(info.fields),
+        "known": info.known,
+        "qemu_key": None if info.qemu_key is None else f"0x{info.qemu_key:x}",
+        "note": info.note,
+        "input": given,
+    }
+
+
+def info_text(info: RegisterInfo) -> str:
+    lines = [
+        f"{format_id(info.kvm_id)}  {info.name}"
+        + ("" if info.known else "  (not in the catalogue)")
+    ]
+    if info.aliases:
+        lines.append(f"  also: {', '.join(info.aliases)}")
+    lines.append(f"  kind: {info.kind}   encoding: {info.encoding}")
+    if info.qemu_key is not None:
+        lines.append(f"  QEMU key: 0x{info.qemu_key:x}")
+    if info.note:
+        lines.append(f"  note: {info.note}")
+    return "\n".join(printable(line) for line in lines)
+
+
+def _decode_argument(text: str, accel: Accel | None) -> list[RegisterInfo]:
+    """One argument to the register(s) it means; a name may mean several."""
+    try:
+        ref = parse_reference(text)
+    except RegisterIdError:
+        ids = lookup_name(text)
+        if not ids:
+            raise
+        return [describe(kvm_id, accel or Accel.UNKNOWN) for kvm_id in ids]
+    return [describe(ref.kvm_id, accel or ref.accel)]
+
+
+def run(args: argparse.Namespace) -> int:
+    accel = Accel(args.accel) if args.accel else None
+    results: list[tuple[str, RegisterInfo]] = []
+    status = EXIT_OK
+    for argument in args.registers:
+        if argument == "-":
+            text = sys.stdin.read()
+            for _, _, ref in find_references(text):
+                try:
+                    results.append((ref.text, describe(ref.kvm_id, accel or ref.accel)))
+                except RegisterIdError:
+                    continue
+            continue
+        try:
+            results.extend((argument, info) for info in _decode_argument(argument, accel))
+        except RegisterIdError as error:
+            print(f"reginspect: decode: {printable(str(error))}", file=sys.stderr)
+            status = EXIT_USAGE
+    if args.json:
+        sys.stdout.write(
+            json.dumps([info_json(info, given) for given, info in results], indent=2) + "\n"
+        )
+    else:
+        sys.stdout.write("".join(f"{info_text(info)}\n" for _, info in results))
+    return status
