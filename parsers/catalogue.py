@@ -145,10 +145,10 @@ def _tables() -> _Tables:
         numbers = [None if value == "CP_ANY" else _number(value) for value in encoding]
         if any(n is None and v != "CP_ANY" for n, v in zip(numbers, encoding, strict=True)):
             continue  # an expression, not an encoding
-        if state in ("aa64", "both") and None not in numbers:
-            op0 = _number(op0_text)
-            if op0 is not None and op0 >= 2:
-                _add(names, sysreg_id(op0, *(n or 0 for n in numbers)), name)
+        aa64_op0 = _number(op0_text)
+        has_aa64_view = state in ("aa64", "both") and aa64_op0 is not None and aa64_op0 >= 2
+        if has_aa64_view and aa64_op0 is not None and None not in numbers:
+            _add(names, sysreg_id(aa64_op0, *(n or 0 for n in numbers)), name)
         if state not in ("aa32", "both"):
             continue
         cp = _number(cp_text) if cp_text else 15
@@ -161,9 +161,8 @@ def _tables() -> _Tables:
         op1, crn, crm, op2 = (n or 0 for n in numbers)
         kvm_id = cp_id(cp, op1, crn, crm, op2, is64=is64)
         _add(names, kvm_id, name)
-        op0 = _number(op0_text)
-        if state == "both" and op0 is not None and op0 >= 2:
-            aa64 = sysreg_id(op0, op1, crn, crm, op2)
+        if state == "both" and has_aa64_view and aa64_op0 is not None:
+            aa64 = sysreg_id(aa64_op0, op1, crn, crm, op2)
             _add(names, aa64, cp_generic_name(kvm_id))
             notes.setdefault(
                 aa64,
@@ -261,7 +260,13 @@ def _describe_arm64(kvm_id: int, size: int, group: int, index: int, accel: Accel
         )
         if op0 < 2:
             raise RegisterIdError(f"{format_id(kvm_id)}: op0={op0} is not a system register.")
-        fields = (("op0", op0), ("op1", op1), ("CRn", crn), ("CRm", crm), ("op2", op2))
+        fields: tuple[tuple[str, int], ...] = (
+            ("op0", op0),
+            ("op1", op1),
+            ("CRn", crn),
+            ("CRm", crm),
+            ("op2", op2),
+        )
         encoding = f"op0={op0} op1={op1} CRn={crn} CRm={crm} op2={op2}"
         generic = f"S{op0}_{op1}_C{crn}_C{crm}_{op2}"
         names = tables.names.get(kvm_id, [])

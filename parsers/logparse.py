@@ -391,7 +391,8 @@ def _counts(
         if not match:
             return False
         emit(LoadFailed(line, offset, raw, FailureKind.COUNT, body, None, "cpu"))
-        stream, destination = int(match.group(1)), int(match.group(2))
+        stream: int | None = int(match.group(1))
+        destination: int | None = int(match.group(2))
     else:
         values = {key: int(value) for key, value in _KV.findall(body)}
         stream = values.get("cpreg_vmstate_array_len")

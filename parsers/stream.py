@@ -13,6 +13,7 @@ The format facts relied on are in ``docs/stream-format.md``; QEMU's ``migration/
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import mmap
@@ -62,6 +63,7 @@ _CPREG_VALUES: Final = "cpreg_vmstate_values"
 _UNSUPPORTED_CAPABILITIES: Final = ("mapped-ram", "x-ignore-shared")
 _BE64: Final = struct.Struct(">Q")
 _CONTROL: Final = tuple(bytes([byte]) for byte in range(0x20))
+_RUN: Final = 4096  # records checked at once when skipping a run of RAM records
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,12 @@ class StreamContents:
     def error(self) -> StreamProblem | None:
         """The first fatal problem, or None when the whole stream was read."""
         return next((problem for problem in self.problems if problem.fatal), None)
+
+
+@functools.cache
+def _match_table(part: int, want: int) -> bytes:
+    """A translation table: 0 for the bytes whose ``part`` bits equal ``want``, else 1."""
+    return bytes(0 if byte & part == want else 1 for byte in range(256))
 
 
 def at(offset: int) -> str:
@@ -534,7 +542,7 @@ class _Parser:
         if page < 1024 or page & (page - 1):
             raise _Stop(self.pos, f"the page size {page} of the RAM at {at(self.pos)} is invalid.")
         mask = page - 1
-        # Locals and one struct: a 128 MB guest is ~33,000 records, mostly zero pages.
+        # A 128 MB guest is ~33,000 records, mostly runs of zero pages: runs are skipped whole.
         data, end, unpack = self.data, self.end, _BE64.unpack_from
         while True:
             start = self.pos
@@ -543,10 +551,10 @@ class _Parser:
             word: int = unpack(data, start)[0]
             flags = word & mask
             if flags == RAM_ZERO | RAM_CONTINUE and start + 9 <= end:
-                self.pos = start + 9
+                self.pos = self.run_of(start, 9, flags, mask)
                 continue
             if flags == RAM_PAGE | RAM_CONTINUE and start + 8 + page <= end:
-                self.pos = start + 8 + page
+                self.pos = self.run_of(start, 8 + page, flags, mask)
                 continue
             self.pos = start + 8
             kind = flags & ~RAM_CONTINUE
@@ -572,6 +580,23 @@ class _Parser:
                     start,
                     f"unknown RAM record flags 0x{flags:x} at {at(start)}: the stream is damaged.",
                 )
+
+    def run_of(self, start: int, stride: int, flags: int, mask: int) -> int:
+        """The end of the run of records of ``stride`` bytes from ``start`` (whose first record
+        has these ``flags``) that all have exactly these flags.
+
+        The flag bits sit in the last bytes of each record's be64 word: each such byte column is
+        sliced out with a step of ``stride`` and checked in C through a translation table.
+        """
+        count = min(_RUN, (self.end - start) // stride)
+        shift, column = 0, 7
+        while count > 1 and mask >> shift:
+            table = _match_table((mask >> shift) & 0xFF, (flags >> shift) & 0xFF)
+            first = start + column
+            bits = bytes(self.data[first : first + stride * count : stride])
+            count = len(bits) - len(bits.translate(table).lstrip(b"\0"))
+            shift, column = shift + 8, column - 1
+        return start + stride * max(count, 1)
 
     def ram_blocks(self, start: int, total: int) -> None:
         """The block list: name and length of each block until the lengths cover ``total``."""
