@@ -425,3 +425,42 @@ def test_byte_flips_in_a_real_stream_never_raise(data: st.DataObject) -> None:
         position = data.draw(st.integers(low, len(stream) - 1))
         stream[position] ^= 1 << data.draw(st.integers(0, 7))
     check(stream)
+
+
+# RAM records: (flags, bytes after the be64 word); runs of them are skipped in one step.
+RECORDS = {
+    "zero": (0x22, b"\x00"),
+    "zero named": (0x02, str8("mach-virt.ram") + b"\x00"),
+    "page": (0x28, bytes(4096)),
+    "page named": (0x08, str8("mach-virt.ram") + bytes(4096)),
+    "flush": (0x200, b""),
+    "bad high flag": (0x122, b"\x00" * 9),
+    "bad combination": (0x2A, b"\x00" * 9),
+}
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(sorted(RECORDS)), st.integers(0, (1 << 20) - 1)), max_size=80
+    )
+)
+def test_ram_runs_are_walked_record_by_record(records: list[tuple[str, int]]) -> None:
+    base = build_stream()
+    part = base.index(b"\x03" + be32(1) + be64(0x200)) + 5  # the RAM's END section data
+    footer = base.index(b"\x7e" + be32(1), part)
+    body = bytearray()
+    bad_at: int | None = None
+    for kind, page_number in records:
+        flags, tail = RECORDS[kind]
+        if kind.startswith("bad") and bad_at is None:
+            bad_at = part + len(body)
+        body += be64(page_number * 4096 | flags) + tail
+    contents = parse_stream(base[:part] + bytes(body) + be64(0x10) + base[footer:])
+    if bad_at is None:
+        assert contents.problems == ()
+        assert len(contents.cpus) == 1
+    else:
+        assert contents.error is not None
+        assert contents.error.message.startswith("unknown RAM record flags 0x")
+        assert f"at offset {bad_at} " in contents.error.message
