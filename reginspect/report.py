@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from parsers.catalogue import describe
-from parsers.regids import format_id
-
 from parsers.logevents import Status
+from parsers.regids import format_id
 from reginspect.advice import attempt_advice
 from reginspect.model import Attempt, CpuState, Outcome, RegisterEntry
 from reginspect.textsafe import markdown_text, printable
@@ -228,7 +227,9 @@ def render_text(report: JsonDict, *, matched: bool = False) -> str:
             out.extend(f"    - {printable(text)}" for text in attempt["advice"])
         out.append("")
     if report["suggestions"]:
-        out.append("suggestions:")
+        out.append(
+            "suggestions (libvirt and compat forms: reginspect suggest --form libvirt|compat):"
+        )
         for suggestion in report["suggestions"]:
             out.append(
                 printable(
@@ -236,9 +237,8 @@ def render_text(report: JsonDict, *, matched: bool = False) -> str:
                     f"({suggestion['applies_to']}): {suggestion['reason']}"
                 )
             )
-            for form, text in suggestion["forms"].items():
-                if text:
-                    out.append(printable(f"    {form}: {text}"))
+            if suggestion["forms"]["command_line"]:
+                out.append(printable(f"    {suggestion['forms']['command_line']}"))
         out.append("")
     for problem in report.get("problems", []):
         out.append(printable(f"note: {problem}"))

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from parsers.catalogue import describe, lookup_name
-from parsers.regids import RegisterIdError, format_id, parse_reference
-
 from parsers.logevents import Status
-from reginspect.advice import TRACE_OPTIONS_11, TRACE_OPTIONS_XMIG
+from parsers.regids import RegisterIdError, format_id, parse_reference
+from reginspect.advice import TRACE_OPTIONS_11, TRACE_OPTIONS_XMIG, register_names
 from reginspect.model import Attempt, Naming, Outcome
 
 SAFE_MISSING = "x-mig-safe-missing-regs"
@@ -145,7 +144,7 @@ def forms_for(property_name: str, value: str) -> dict[str, str | None]:
 
 
 def _names(ids: Iterable[int]) -> str:
-    return ", ".join(describe(kvm_id).name for kvm_id in sorted(ids))
+    return register_names(sorted(ids), limit=12)
 
 
 def _collect(

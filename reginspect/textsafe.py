@@ -6,7 +6,8 @@ import re
 
 # C0 and C1 controls, DEL, and the Unicode format/bidi controls that reorder what a reader sees.
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+# Characters that start Markdown syntax anywhere in a line (links, code, emphasis, HTML, tables).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|~])")
 
 
 def _escape_char(match: re.Match[str]) -> str:
