@@ -279,3 +279,15 @@ def test_a_cut_corpus_stream_exits_2_naming_the_offset(tmp_path: Path, run_cli: 
     assert (status, out) == (2, "")
     assert "runs past the end of the file at offset 300000 (0x493e0)" in err
     assert err.count("\n") == 1
+
+
+def test_decode_json_output_is_a_register_list(tmp_path: Path, run_cli: Run) -> None:
+    status, out, _ = run_cli("decode", "--json", "0x603000000013c000", "0x603000000013c005")
+    assert status == 0
+    listed = tmp_path / "decoded.json"
+    listed.write_text(out)
+    stream = tmp_path / "s.mig"
+    stream.write_bytes(build_stream([(0, [R1, R2], [1, 2])]))
+    status, out, _ = run_cli("compare", str(listed), str(stream), "--format", "json")
+    assert status == 0
+    assert first_cpu(json.loads(out))["matched_count"] == 2
