@@ -12,9 +12,8 @@ from functools import lru_cache
 from typing import Any
 
 from parsers.catalogue import describe
-from parsers.regids import Accel, format_id
-
 from parsers.logevents import Status
+from parsers.regids import Accel, format_id
 from reginspect.advice import attempt_advice
 from reginspect.model import Attempt, CpuState, ErrorLine, Naming, Outcome, RegisterEntry
 from tui.store import SourceStatus, Store
@@ -250,6 +249,11 @@ def _fields(value: object) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _key(value: object) -> str:
+    """QEMU's cpreg key in hex, as QEMU prints it."""
+    return f"0x{value:x}" if isinstance(value, int) else _text(value)
+
+
 @lru_cache(maxsize=8192)
 def register_info(kvm_id: int, accel: Accel) -> RegisterInfoView:
     info = describe(kvm_id, accel)
@@ -261,7 +265,7 @@ def register_info(kvm_id: int, accel: Accel) -> RegisterInfoView:
         _text(info.encoding),
         _fields(info.fields),
         bool(info.known),
-        _text(info.qemu_key),
+        _key(info.qemu_key),
         _text(info.note),
     )
 

@@ -39,9 +39,9 @@ def two_cpu_log() -> bytes:
 
 
 HOSTILE = (
-    b"qemu-system-aarch64: handle_cpreg_only_in_incoming_stream: system register 0x200f0803 in "
-    b"the incoming stream but unknown on the destination: fail migration [bold red]boom[/] "
-    b"\x1b]52;c;aGVsbG8=\x07 \x1b[31mred\x1b[0m\n"
+    b"qemu-system-aarch64: [bold red]boom[/] \x1b]52;c;aGVsbG8=\x07 \x1b[31mred\x1b[0m "
+    b"handle_cpreg_only_in_incoming_stream: system register 0x200f0803 in the incoming stream "
+    b"but unknown on the destination: fail migration\n"
 )
 
 

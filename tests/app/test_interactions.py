@@ -8,7 +8,15 @@ from pathlib import Path
 from parsers.logevents import Status
 from reginspect.advice import TRACE_OPTIONS_11
 from reginspect.model import Naming, Outcome
-from tests.app.conftest import COUNTS, FAILED, FAILED_TRACE, SUCCEEDED, data, two_cpu_log
+from tests.app.conftest import (
+    COUNTS,
+    FAILED,
+    FAILED_TRACE,
+    SUCCEEDED,
+    data,
+    hostile_log,
+    two_cpu_log,
+)
 from tests.app.pilot import ready, screen_text
 from tui.app import create_app
 from tui.screens.help import HelpScreen
@@ -257,7 +265,7 @@ async def test_suggestion_is_copied_with_one_key(in_data: Path) -> None:
         await pilot.press("s")
         await pilot.pause()
         pane = app.main.query_one(SuggestionsPane)
-        assert app.focused is pane
+        assert app.focused is pane.query_one("#suggestion-list")
         expected = pane.current_text()
         assert expected is not None
         assert expected.startswith("-global arm-cpu.x-mig-safe-missing-regs=0x")
@@ -438,3 +446,19 @@ async def test_quit_returns_zero(in_data: Path) -> None:
         await pilot.press("q")
         await pilot.pause()
     assert app.return_value == 0
+
+
+async def test_log_text_is_shown_literally(in_tmp: Path) -> None:
+    Path("hostile.log").write_bytes(hostile_log())
+    app = create_app(["hostile.log"])
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot)
+        for keys in ((), ("j",)):  # the detail pane, then the raw view
+            await pilot.press(*keys)
+            await ready(pilot)
+            shown = screen_text(app)
+            assert "[bold red]boom[/]" in shown
+            assert "\\x1b]52;c;aGVsbG8=\\x07" in shown
+            assert "\x1b" not in shown
+            assert "\x07" not in shown
+        assert app.clipboard == ""

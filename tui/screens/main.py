@@ -58,6 +58,8 @@ class MainScreen(Screen[None]):
         self.jump_origin: tuple[Status, int] | None = None
         self._detail_key: object = None
         self._highlight_key: object = None
+        self._tab_chosen = False  # the user picked a status tab: stop picking one for them
+        self._auto_tab: str | None = None
 
     def compose(self) -> ComposeResult:
         yield SessionHeader(id="header")
@@ -161,11 +163,18 @@ class MainScreen(Screen[None]):
         elif self.focused is counts:
             table.focus()
         tabs = self.query_one("#status-tabs", StatusTabs)
-        tabs.set_counts(
+        counts = (
             {}
             if attempt is None
             else {status: attempt.count(status, self.cpu) for status in STATUS_CYCLE}
         )
+        tabs.set_counts(counts)
+        if not self._tab_chosen and not counts.get(tabs.status):
+            # Show a tab that has something: extra (fatal) first.
+            best = next((s for s in (Status.EXTRA, Status.MISSING) if counts.get(s)), None)
+            if best is not None and best is not tabs.status:
+                self._auto_tab = best.value
+                tabs.select(best)
         table.show(self.rows())
         self.render_detail()
         views = self.query_one("#views", TabbedContent)
@@ -191,13 +200,14 @@ class MainScreen(Screen[None]):
         table = self.query_one("#table", RegisterTable)
         row = table.current
         sources = tuple((s.name, s.epoch) for s in self.view.sources)
-        key = (row, self.view.suggestions, sources, self._empty_message())
+        attempt = self.attempt
+        key = (row, self.view.suggestions, sources, self._empty_message(), row or attempt)
         if key == self._detail_key:
             return
         self._detail_key = key
         detail = self.query_one("#detail", RegisterDetail)
         if row is None:
-            detail.show(None, (), (), self._empty_message())
+            detail.show(None, (), (), self._empty_message(), attempt)
             return
         raw_lines: list[tuple[Spot, str | None]] = [
             (spot, self.store.line_at(spot.source, spot.offset))
@@ -253,11 +263,15 @@ class MainScreen(Screen[None]):
             return
         self.target = event.target
         self.raw_source = None
+        self._tab_chosen = False
         self.render_selection()
 
     @on(Tabs.TabActivated, "#status-tabs")
     def on_status_tab(self, event: Tabs.TabActivated) -> None:
         event.stop()
+        if event.tab.id != self._auto_tab:
+            self._tab_chosen = True
+        self._auto_tab = None
         self.render_selection()
 
     def on_register_table_register_highlighted(
@@ -327,7 +341,7 @@ class MainScreen(Screen[None]):
             counts = self.query_one("#counts", CountsPanel)
             (counts if counts.display else self.query_one("#table", RegisterTable)).focus()
         elif name == "suggestions":
-            self.query_one("#suggestions-pane", SuggestionsPane).focus()
+            self.query_one("#suggestion-list").focus()
         else:
             self.query_one("#raw", RawLogView).focus()
 

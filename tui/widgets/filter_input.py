@@ -17,6 +17,10 @@ class FilterInput(Input):
             super().__init__()
             self.cleared = cleared
 
+    def on_mount(self) -> None:
+        if self.app.is_headless:
+            self.cursor_blink = False  # tests and screenshots must not depend on the clock
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(placeholder="filter: name, alias, id or kind", id=id)
         self.select_on_focus = False  # keys typed before the focus moved are kept, in order

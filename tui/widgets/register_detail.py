@@ -1,4 +1,5 @@
-"""Everything about the selected register: decoded fields, tolerance, fix, and the raw lines.
+"""Everything about the selected register (tolerance, fix, raw lines, decoded fields), or, when
+none is selected, a summary of the attempt with reginspect's advice.
 
 Every piece of log text goes in through ``Text.append`` after ``printable``: a line holding
 ``[bold red]`` or an OSC 52 sequence is shown as the characters it is, never interpreted.
@@ -16,7 +17,7 @@ from textual.widgets import Static
 
 from parsers.logevents import Status
 from reginspect.textsafe import printable
-from tui.viewmodel import RegisterRow, Spot, SuggestionView
+from tui.viewmodel import AttemptView, RegisterRow, Spot, SuggestionView
 
 TOLERANCE = {
     (Status.EXTRA, True): "yes: QEMU accepted this register although it is unknown here",
@@ -46,12 +47,49 @@ class RegisterDetail(VerticalScroll):
         covering: Sequence[SuggestionView],
         raw_lines: Sequence[tuple[Spot, str | None]],
         empty: str = "No register selected.",
+        attempt: AttemptView | None = None,
     ) -> None:
         body = self.query_one("#detail-body", Static)
         if row is None:
-            body.update(Text(empty, style="dim"))
-            return
-        body.update(self.describe(row, covering, raw_lines))
+            body.update(self.summary(attempt, empty))
+        else:
+            body.update(self.describe(row, covering, raw_lines))
+        self.scroll_home(animate=False, immediate=True)
+
+    def summary(self, attempt: AttemptView | None, message: str) -> Text:
+        """The attempt as a whole: what ran, how it ended, the first errors, the advice."""
+        style = self.get_component_rich_style
+        label = style("register-detail--label")
+        text = Text(message + "\n", style="dim")
+        if attempt is None:
+            text.rstrip()
+            return text
+        text.append(f"attempt #{attempt.index}: ", label)
+        text.append(
+            attempt.outcome.upper(),
+            style(
+                "register-detail--bad" if attempt.outcome == "failed" else "register-detail--good"
+            ),
+        )
+        text.append(printable(f", {', '.join(attempt.sources)} lines {attempt.first_line}-"))
+        text.append(f"{attempt.last_line}\n")
+        if attempt.qemu:
+            text.append(printable(attempt.qemu) + "\n")
+        for cpu in attempt.cpus:
+            if cpu.stream_count is not None or cpu.destination_count is not None:
+                text.append(f"cpu {cpu.instance}: ", label)
+                text.append(
+                    f"stream {_or(cpu.stream_count)} registers, destination "
+                    f"{_or(cpu.destination_count)}\n"
+                )
+        for error in attempt.errors[:3]:
+            text.append(f"{printable(error.source)}:{error.line}  ", style("register-detail--line"))
+            text.append(printable(error.text) + "\n")
+        for sentence in attempt.advice:
+            text.append("- ", label)
+            text.append(printable(sentence) + "\n")
+        text.rstrip()
+        return text
 
     def describe(
         self,
@@ -61,66 +99,77 @@ class RegisterDetail(VerticalScroll):
     ) -> Text:
         style = self.get_component_rich_style
         label = style("register-detail--label")
+        info = row.info
         text = Text()
         text.append(f"{row.status.upper()} ", style("register-detail--title"))
         text.append(printable(row.name), style("register-detail--title"))
-        text.append(f"  {row.id_text}\n")
+        text.append(f"  {row.id_text}")
+        if info.kind:
+            text.append(printable(f"  {info.kind}"), label)
+        text.append("\n")
 
         def field(name: str, value: str, value_style: Style | str = "") -> None:
             text.append(f"{name}: ", label)
             text.append(printable(value), value_style)
             text.append("\n")
 
-        info = row.info
-        if info.aliases:
-            field("aliases", ", ".join(info.aliases))
-        field("kind", info.kind or "?")
-        field("known to the catalogue", "yes" if info.known else "no")
-        if info.encoding:
-            field("encoding", info.encoding)
-        if info.qemu_key:
-            field("QEMU key", info.qemu_key)
-        if info.fields:
-            text.append("fields:\n", label)
-            width = max((len(name) for name, _ in info.fields), default=0)
-            for name, value in info.fields:
-                text.append(f"  {printable(name):<{width}}  ", label)
-                text.append(printable(value) + "\n")
-        if row.raw and row.raw != row.id_text:
-            field("as the log printed it", row.raw)
-        if row.cpus:
-            field("CPUs", ", ".join(str(cpu) for cpu in row.cpus))
         ok = row.tolerated or row.status is not Status.EXTRA
         field(
             "tolerated by QEMU",
             TOLERANCE[(row.status, row.tolerated)],
             style("register-detail--good" if ok else "register-detail--bad"),
         )
-        if row.stream_value is not None or row.destination_value is not None:
-            field("stream value", _hex(row.stream_value))
-            field("destination value", _hex(row.destination_value))
-        field("evidence", row.evidence)
-        if covering:
-            text.append("covered by: ", label)
-            text.append(
-                "; ".join(
-                    printable(f"{item.property} on the {item.side} ({item.applies_to})")
-                    for item in covering
-                )
-                + "\n"
+        field(
+            "covered by",
+            "; ".join(
+                f"{item.property} on the {item.side} ({item.applies_to})" for item in covering
             )
-        else:
-            field("covered by", "no suggestion")
-        if info.note:
-            field("note", info.note)
-        text.append(f"log lines ({len(row.lines)}; j: jump to the first):\n", label)
+            if covering
+            else "no suggestion",
+        )
+        more = len(row.lines) - len(raw_lines)
+        text.append(
+            f"log line{'s' if len(row.lines) != 1 else ''} (j jumps to the first"
+            + (f"; {more} more in the raw log" if more > 0 else "")
+            + "):\n",
+            label,
+        )
         for spot, line in raw_lines:
             text.append(f"  {printable(spot.source)}:{spot.line}  ", style("register-detail--line"))
             text.append("(no longer in the file)" if line is None else printable(line))
             text.append("\n")
+        if info.aliases:
+            field("aliases", ", ".join(info.aliases))
+        if info.encoding:
+            field("encoding", info.encoding)
+        if info.fields:
+            text.append("fields: ", label)
+            text.append(
+                printable(
+                    "  ".join(f"{name}={value}" if name else value for name, value in info.fields)
+                )
+                + "\n"
+            )
+        if info.qemu_key:
+            field("QEMU key", info.qemu_key)
+        field("known to the catalogue", "yes" if info.known else "no")
+        if row.raw and row.raw != row.id_text:
+            field("as the log printed it", row.raw)
+        if row.cpus:
+            field("CPUs", ", ".join(str(cpu) for cpu in row.cpus))
+        if row.stream_value is not None or row.destination_value is not None:
+            field("stream value", _hex(row.stream_value))
+            field("destination value", _hex(row.destination_value))
+        field("evidence", row.evidence)
+        if info.note:
+            field("note", info.note)
         text.rstrip()
         return text
 
 
 def _hex(value: int | None) -> str:
     return "?" if value is None else f"0x{value:x}"
+
+
+def _or(value: int | None) -> str:
+    return "?" if value is None else str(value)

@@ -18,6 +18,10 @@ class SearchInput(Input):
     class Cancelled(Message):
         pass
 
+    def on_mount(self) -> None:
+        if self.app.is_headless:
+            self.cursor_blink = False  # tests and screenshots must not depend on the clock
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(placeholder="search (enter: find, n/N: next/previous)", id=id)
 

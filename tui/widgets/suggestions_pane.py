@@ -1,26 +1,30 @@
-"""The suggested property values, each form on its own line, copied with one key (``c``)."""
+"""The suggested property values: one line per form, the highlighted one in full below with the
+reason; ``c`` (or enter) copies the highlighted value to the clipboard (OSC 52)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import OptionList
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from reginspect.textsafe import printable
 from tui.viewmodel import SuggestionView
 
 FORM_TITLES = {"command_line": "command line", "libvirt": "libvirt XML", "compat": "compat"}
+PREVIEW = 76  # list width assumed before the first layout
 
 
-class SuggestionsPane(OptionList):
+class SuggestionsPane(Vertical):
     BINDINGS = [
         Binding("c", "copy", "Copy"),
         Binding("enter", "copy", "Copy", show=False),
     ]
-    COMPONENT_CLASSES = OptionList.COMPONENT_CLASSES | {
+    COMPONENT_CLASSES = {
         "suggestions-pane--title",
         "suggestions-pane--form",
         "suggestions-pane--dim",
@@ -30,58 +34,101 @@ class SuggestionsPane(OptionList):
         super().__init__(id=id)
         self._items: tuple[SuggestionView, ...] | None = None
         self._error = ""
-        self._texts: dict[str, str] = {}
+        self._values: dict[str, tuple[SuggestionView, str, str]] = {}
+
+    def compose(self) -> ComposeResult:
+        yield OptionList(id="suggestion-list")
+        with VerticalScroll(id="suggestion-full"):
+            yield Static(Text(""), id="suggestion-text", markup=False)
 
     def show(self, suggestions: Sequence[SuggestionView], error: str = "") -> None:
         items = tuple(suggestions)
         if items == self._items and error == self._error:
             return
         self._items, self._error = items, error
-        highlighted = self.highlighted
+        listing = self.query_one("#suggestion-list", OptionList)
+        highlighted = listing.highlighted
         style = self.get_component_rich_style
-        self.clear_options()
-        self._texts = {}
+        listing.clear_options()
+        self._values = {}
         if not items:
             message = Text("no suggestion", style("suggestions-pane--dim"))
             if error:
                 message.append(printable(f"\n(the suggestion engine failed: {error})"))
-            self.add_option(Option(message, disabled=True))
+            listing.add_option(Option(message, disabled=True))
+            self._show_full()
             return
         options: list[Option] = []
         for number, item in enumerate(items):
-            title = Text()
+            title = Text(no_wrap=True, overflow="ellipsis")
             title.append(printable(item.property), style("suggestions-pane--title"))
             title.append(printable(f" on the {item.side} ({item.applies_to})"))
             if item.value and not item.forms:
                 title.append(printable(f": {item.value}"))
-            title.append("\n")
-            title.append(printable(item.reason), style("suggestions-pane--dim"))
-            options.append(Option(title, id=f"s{number}", disabled=True))
+            # A title is selectable only when it is the whole suggestion (no form to copy).
+            options.append(Option(title, id=f"s{number}", disabled=bool(item.forms)))
+            if not item.forms:
+                self._values[f"s{number}"] = (item, "", "")
             for form, value in item.forms:
                 key = f"s{number}-{form}"
-                self._texts[key] = value
-                prompt = Text("  ")
-                prompt.append(f"{FORM_TITLES.get(form, form)}: ", style("suggestions-pane--form"))
-                prompt.append(printable(value))
+                self._values[key] = (item, form, value)
+                prompt = Text("  ", no_wrap=True, overflow="ellipsis")
+                head = f"{FORM_TITLES.get(form, form)}: "
+                prompt.append(head, style("suggestions-pane--form"))
+                # One line each: the full value (XML has several lines) is shown below.
+                preview = printable(" ".join(value.split()))
+                room = max((listing.size.width or PREVIEW) - len(head) - 5, 16)
+                prompt.append(preview[:room] + ("…" if len(preview) > room else ""))
                 options.append(Option(prompt, id=key))
-        self.add_options(options)
+        listing.add_options(options)
         enabled = [i for i, option in enumerate(options) if not option.disabled]
-        if highlighted is not None and highlighted < len(options) and highlighted in enabled:
-            self.highlighted = highlighted
+        if highlighted is not None and highlighted in enabled:
+            listing.highlighted = highlighted
         elif enabled:
-            self.highlighted = enabled[0]
-            self.scroll_home(animate=False, immediate=True)  # show the first title too
+            listing.highlighted = enabled[0]
+            listing.scroll_home(animate=False, immediate=True)
+        self._show_full()
+
+    def _current(self) -> tuple[SuggestionView, str, str] | None:
+        listing = self.query_one("#suggestion-list", OptionList)
+        if listing.highlighted is None:
+            return None
+        option = listing.get_option_at_index(listing.highlighted)
+        return None if option.id is None else self._values.get(option.id)
 
     def current_text(self) -> str | None:
-        if self.highlighted is None:
-            return None
-        option = self.get_option_at_index(self.highlighted)
-        return None if option.id is None else self._texts.get(option.id)
+        current = self._current()
+        return None if current is None or not current[1] else current[2]
+
+    def _show_full(self) -> None:
+        style = self.get_component_rich_style
+        current = self._current()
+        text = Text()
+        if current is not None:
+            item, form, value = current
+            text.append(printable(item.property), style("suggestions-pane--title"))
+            text.append(printable(f" on the {item.side} ({item.applies_to})\n"))
+            if form:
+                text.append(
+                    f"{FORM_TITLES.get(form, form)} (c copies):\n", style("suggestions-pane--form")
+                )
+                text.append(printable(value) + "\n")
+            text.append(printable(item.reason), style("suggestions-pane--dim"))
+        self.query_one("#suggestion-text", Static).update(text)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self._show_full()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.action_copy()
 
     def action_copy(self) -> None:
         text = self.current_text()
         if text is None:
-            self.app.notify("Nothing to copy here.", severity="warning")
+            self.app.notify("Nothing to copy here.", severity="warning", markup=False)
             return
+        # The value is built by reginspect from register ids, never taken from the log.
         self.app.copy_to_clipboard(text)
-        self.app.notify(f"Copied {len(text)} characters to the clipboard.", title="Copied")
+        self.app.notify(f"{len(text)} characters on the clipboard.", title="Copied", markup=False)

@@ -1,0 +1,165 @@
+"""Snapshots of the key screens, from the same app factory as the CLI (``create_app``).
+
+Paths are relative (the tests run in the data directory or a temporary one), sizes fixed, and
+every snapshot is taken once the files are read to their end: nothing depends on the clock.
+Regenerate with ``pytest tests/app/test_snapshots.py --snapshot-update`` and review the SVGs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Protocol
+
+from textual.pilot import Pilot
+
+from tests.app.conftest import (
+    COUNTS,
+    FAILED,
+    FAILED_TRACE,
+    SUCCEEDED,
+    data,
+    hostile_log,
+    two_cpu_log,
+)
+from tests.app.pilot import ready
+from tui.app import create_app
+
+WIDE = (110, 34)
+NARROW = (80, 24)
+
+
+class SnapCompare(Protocol):
+    def __call__(
+        self,
+        app: object,
+        press: tuple[str, ...] = (),
+        terminal_size: tuple[int, int] = (80, 24),
+        run_before: Callable[[Pilot[int]], Awaitable[None]] | None = None,
+    ) -> bool: ...
+
+
+def keys(*pressed: str) -> Callable[[Pilot[int]], Awaitable[None]]:
+    """Wait for the files to be read, then press ``pressed`` one by one, settling in between."""
+
+    async def run(pilot: Pilot[int]) -> None:
+        await ready(pilot)
+        for key in pressed:
+            await pilot.press(key)
+            await pilot.pause()
+        await ready(pilot)
+
+    return run
+
+
+def test_failed_11_1(snap_compare: SnapCompare, in_data: Path) -> None:
+    assert snap_compare(create_app([FAILED]), terminal_size=WIDE, run_before=keys())
+
+
+def test_failed_11_1_narrow(snap_compare: SnapCompare, in_data: Path) -> None:
+    assert snap_compare(create_app([FAILED]), terminal_size=NARROW, run_before=keys())
+
+
+def test_failed_with_its_trace_file(snap_compare: SnapCompare, in_data: Path) -> None:
+    app = create_app([FAILED, FAILED_TRACE])
+    assert snap_compare(app, terminal_size=WIDE, run_before=keys())
+
+
+def test_counts_only_7_2(snap_compare: SnapCompare, in_data: Path) -> None:
+    assert snap_compare(create_app([COUNTS]), terminal_size=WIDE, run_before=keys())
+
+
+def test_counts_only_7_2_narrow(snap_compare: SnapCompare, in_data: Path) -> None:
+    assert snap_compare(create_app([COUNTS]), terminal_size=NARROW, run_before=keys())
+
+
+def test_succeeded(snap_compare: SnapCompare, in_data: Path) -> None:
+    assert snap_compare(create_app([SUCCEEDED]), terminal_size=WIDE, run_before=keys())
+
+
+def test_waiting_for_a_file(snap_compare: SnapCompare, in_tmp: Path) -> None:
+    assert snap_compare(create_app(["dst.log"]), terminal_size=NARROW, run_before=keys())
+
+
+def test_empty_file(snap_compare: SnapCompare, in_tmp: Path) -> None:
+    Path("dst.log").write_bytes(b"")
+    app = create_app(["dst.log"])
+    assert snap_compare(app, terminal_size=NARROW, run_before=keys("l"))
+
+
+def test_detail_pane(snap_compare: SnapCompare, in_data: Path) -> None:
+    app = create_app([FAILED])
+    run = keys("down", "down", "down", "down", "down", "down", "down", "down", "down", "down")
+    assert snap_compare(app, terminal_size=(110, 44), run_before=run)
+
+
+def test_suggestions_pane(snap_compare: SnapCompare, in_data: Path) -> None:
+    assert snap_compare(create_app([FAILED]), terminal_size=WIDE, run_before=keys("s"))
+
+
+def test_suggestions_pane_narrow(snap_compare: SnapCompare, in_data: Path) -> None:
+    assert snap_compare(create_app([FAILED]), terminal_size=NARROW, run_before=keys("s"))
+
+
+def test_raw_log_after_jump(snap_compare: SnapCompare, in_data: Path) -> None:
+    app = create_app([FAILED])
+    assert snap_compare(app, terminal_size=WIDE, run_before=keys("down", "down", "j"))
+
+
+def test_raw_log_next_error(snap_compare: SnapCompare, in_data: Path) -> None:
+    app = create_app([COUNTS])
+    assert snap_compare(app, terminal_size=NARROW, run_before=keys("l", "g", "e"))
+
+
+def test_help_screen(snap_compare: SnapCompare, in_data: Path) -> None:
+    assert snap_compare(create_app([FAILED]), terminal_size=NARROW, run_before=keys("?"))
+
+
+def test_type_to_filter(snap_compare: SnapCompare, in_data: Path) -> None:
+    app = create_app([FAILED])
+    assert snap_compare(app, terminal_size=WIDE, run_before=keys(*"S3_0_C1"))
+
+
+def test_untrusted_text_in_the_raw_view(snap_compare: SnapCompare, in_tmp: Path) -> None:
+    Path("hostile.log").write_bytes(hostile_log())
+    app = create_app(["hostile.log"])
+    assert snap_compare(app, terminal_size=WIDE, run_before=keys("j"))
+
+
+def test_untrusted_text_in_the_detail_pane(snap_compare: SnapCompare, in_tmp: Path) -> None:
+    Path("hostile.log").write_bytes(hostile_log())
+    app = create_app(["hostile.log"])
+    assert snap_compare(app, terminal_size=(110, 44), run_before=keys())
+
+
+def test_two_attempts(snap_compare: SnapCompare, in_tmp: Path) -> None:
+    Path("two-attempts.log").write_bytes(data(COUNTS) + data(SUCCEEDED))
+    app = create_app(["two-attempts.log"])
+    assert snap_compare(app, terminal_size=WIDE, run_before=keys())
+
+
+def test_two_cpus(snap_compare: SnapCompare, in_tmp: Path) -> None:
+    Path("two-cpus.log").write_bytes(two_cpu_log())
+    app = create_app(["two-cpus.log"])
+
+    async def run(pilot: Pilot[int]) -> None:
+        await ready(pilot)
+        pilot.app.main.query_one("#navigator").focus()  # type: ignore[attr-defined]
+        await pilot.press("down", "down")
+        await ready(pilot)
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=run)
+
+
+def test_paused_light_theme(snap_compare: SnapCompare, in_data: Path) -> None:
+    app = create_app([FAILED])
+
+    async def run(pilot: Pilot[int]) -> None:
+        await ready(pilot)
+        pilot.app.theme = "textual-light"
+        await pilot.press("p")
+        await ready(pilot)
+        pilot.app.clear_notifications()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=WIDE, run_before=run)
