@@ -353,8 +353,8 @@ class _Parser:
         if version == VERSION_COMPAT:
             raise _Stop(
                 4,
-                f"migration stream version 2 at {at(4)} is QEMU's old compat format, which is "
-                "not read: save the stream again with a QEMU of this decade.",
+                f"migration stream version 2 at {at(4)} is the obsolete format QEMU itself "
+                "no longer loads; only version 3 is read.",
             )
         if version != VERSION:
             raise _Stop(4, f"unknown migration stream version {version} at {at(4)}.")
