@@ -37,10 +37,10 @@ from parsers.regids import Accel, RegisterIdError, find_references, parse_refere
 
 # Every line that can matter contains one of these. Long needles search faster.
 NEEDLES: Final[tuple[bytes, ...]] = (
-    b"qemu",  # error_report lines (qemu-system-*: / qemu-kvm:) and qemu_loadvm_state_* traces
-    b"loadvm_state_",  # loadvm_state_setup / loadvm_state_cleanup
+    b"qemu-",  # error_report lines: qemu-system-*: and qemu-kvm:
+    b"loadvm_state_",  # loadvm_state_setup/cleanup and the qemu_loadvm_state_* traces
     b"cpu_post_load",  # 11.1 counts, x-mig series traces, kvm_arm_cpu_post_load*
-    b"cpreg",  # tolerate_cpreg_*, handle_cpreg_*, kvm_arm_init_cpreg_list_*, field errors
+    b"_cpreg_",  # tolerate_cpreg_*, handle_cpreg_*, kvm_arm_init_cpreg_list_*
     b"vmstate_load_state_fail",
     b"vmstate_load_field_error",
     b" end/-",  # vmstate_load_state_end DEV end/-N (QEMU <= 10.x)

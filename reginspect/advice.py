@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from parsers.catalogue import describe
-
 from parsers.logevents import Status
 from reginspect.model import Attempt, CpuState, Naming, Outcome
 
@@ -76,7 +75,14 @@ def attempt_advice(attempt: Attempt) -> list[str]:
                 f"QEMU could not apply {problem.driver or ''}.{problem.property}: {problem.reason}."
             )
 
-    if fatal:
+    if fatal and naming is Naming.STREAMS:
+        advice.append(
+            f"{len(fatal)} register(s) of the source's stream are unknown to the destination "
+            f"configuration: {register_names(fatal)}. QEMU fails the load on them unless it "
+            "tolerates them (QEMU 11.1 does for TCR2_EL1, PIRE0_EL1, PIR_EL1, "
+            "KVM_REG_ARM_VENDOR_HYP_BMAP_2 when 0, and DBGDTRTX under TCG)."
+        )
+    elif fatal:
         advice.append(
             f"{len(fatal)} register(s) in the incoming stream are unknown on the destination, "
             f"so the load fails: {register_names(fatal)}."

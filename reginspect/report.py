@@ -191,11 +191,13 @@ def render_text(report: JsonDict, *, matched: bool = False) -> str:
         out.append("No migration attempt found.")
     for attempt in report["attempts"]:
         sources = ", ".join(attempt["sources"])
+        where = (
+            "saved streams"
+            if attempt["naming"] == "streams"
+            else f"lines {attempt['first_line']}-{attempt['last_line']}"
+        )
         out.append(
-            printable(
-                f"{sources}: attempt {attempt['index']}, lines {attempt['first_line']}-"
-                f"{attempt['last_line']}: {_summary(attempt)}"
-            )
+            printable(f"{sources}: attempt {attempt['index']}, {where}: {_summary(attempt)}")
         )
         for cpu in attempt["cpus"]:
             counts = ""
@@ -211,7 +213,11 @@ def render_text(report: JsonDict, *, matched: bool = False) -> str:
                     continue
                 out.append(f"    {STATUS_TITLES[status]}: {len(registers)}")
                 if status is Status.MATCHED and not matched:
-                    out.append("      (listed with --matched)")
+                    # A value difference is a difference: always shown.
+                    differing = [r for r in registers if r.get("value_differs")]
+                    out.extend(f"      {_register_line(r)}" for r in differing)
+                    rest = len(registers) - len(differing)
+                    out.append(f"      ({rest} with equal values: listed with --matched)")
                     continue
                 out.extend(f"      {_register_line(r)}" for r in registers)
         if attempt["errors"]:
@@ -272,20 +278,29 @@ def render_markdown(report: JsonDict) -> str:
                 f"{_or_unknown(cpu['destination_count'])}"
             )
             out.append("")
-            rows = [r for r in cpu["registers"] if r["status"] != "matched"]
-            matched = len(cpu["registers"]) - len(rows)
+            rows = [
+                r for r in cpu["registers"] if r["status"] != "matched" or r.get("value_differs")
+            ]
+            matched = sum(1 for r in cpu["registers"] if r["status"] == "matched") - sum(
+                1 for r in rows if r["status"] == "matched"
+            )
             if rows:
-                out.append("| status | name | id | kind | line | tolerated |")
-                out.append("|---|---|---|---|---|---|")
+                out.append("| status | name | id | kind | line | tolerated | values |")
+                out.append("|---|---|---|---|---|---|---|")
                 for r in rows:
                     line = r["lines"][0] if r["lines"] else ""
+                    values = (
+                        f"{r['stream_value']} → {r['destination_value']}"
+                        if r.get("value_differs")
+                        else ""
+                    )
                     out.append(
                         f"| {r['status']} | {md(r['name'])} | `{r['id']}` | {md(r['kind'])} | "
-                        f"{line} | {'yes' if r['tolerated'] else 'no'} |"
+                        f"{line} | {'yes' if r['tolerated'] else 'no'} | {values} |"
                     )
                 out.append("")
             if matched:
-                out.append(f"{matched} matched register(s) listed in the JSON report.")
+                out.append(f"{matched} matched register(s) with equal values, listed in the JSON.")
                 out.append("")
         if attempt["errors"]:
             out.append("Errors:")

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from reginspect.errors import EXIT_FINDINGS, EXIT_OK
 from reginspect.report import build_report, render_json, render_markdown, render_text
 from reginspect.streams import compare_files
-from reginspect.textsafe import printable
 
 HELP = (
     "Compare the CPU register lists of two QEMU migration streams saved with "
@@ -47,25 +45,4 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(render_markdown(report))
     else:
         sys.stdout.write(render_text(report, matched=args.matched))
-        if not args.matched:
-            sys.stdout.write(value_differences(report))
     return EXIT_FINDINGS if attempt.has_differences() else EXIT_OK
-
-
-def value_differences(report: dict[str, Any]) -> str:
-    """Matched registers whose values differ: the text form lists matched ones only on request,
-    but these are findings (read-only ID registers a destination refuses)."""
-    out: list[str] = []
-    for attempt in report["attempts"]:
-        for cpu in attempt["cpus"]:
-            differing = [r for r in cpu["registers"] if r.get("value_differs")]
-            if not differing:
-                continue
-            out.append(f"cpu {cpu['cpu']}: {len(differing)} matched register(s) differ in value:")
-            out.extend(
-                printable(
-                    f"  {r['id']}  {r['name']}  {r['stream_value']} -> {r['destination_value']}"
-                )
-                for r in differing
-            )
-    return "\n".join(out) + "\n" if out else ""
