@@ -12,8 +12,6 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from parsers.regids import Accel
-
 from parsers.logevents import (
     CommandLineSeen,
     CpuCounts,
@@ -34,6 +32,7 @@ from parsers.logevents import (
     Status,
 )
 from parsers.logparse import LogParser
+from parsers.regids import Accel
 
 
 class Outcome(enum.StrEnum):
