@@ -22,7 +22,9 @@ TIMEOUT = 5.0
 
 
 class Follow:
-    def __init__(self, paths: list[str], *, poll: bool, stdin_fd: int | None = None) -> None:
+    def __init__(
+        self, paths: list[str], *, poll: bool = False, stdin_fd: int | None = None
+    ) -> None:
         self.store = Store(paths)
         self.stop = threading.Event()
         self.changes = 0
@@ -73,7 +75,9 @@ def follow(request: pytest.FixtureRequest) -> Iterator[type[Follow]]:
     poll = request.param == "poll"
 
     class Made(Follow):
-        def __init__(self, paths: list[str], stdin_fd: int | None = None) -> None:
+        def __init__(
+            self, paths: list[str], *, poll: bool = poll, stdin_fd: int | None = None
+        ) -> None:
             super().__init__(paths, poll=poll, stdin_fd=stdin_fd)
             made.append(self)
 

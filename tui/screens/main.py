@@ -151,16 +151,16 @@ class MainScreen(Screen[None]):
             None if attempt is None else attempt.index
         )
         counts_only = attempt is not None and attempt.naming is Naming.COUNTS
-        counts = self.query_one("#counts", CountsPanel)
+        panel = self.query_one("#counts", CountsPanel)
         table = self.query_one("#table", RegisterTable)
-        counts.display = counts_only
+        panel.display = counts_only
         self.query_one("#named", Vertical).display = not counts_only
         self.query_one("#status-tabs", StatusTabs).display = not counts_only
         if counts_only:
-            counts.show(attempt)
+            panel.show(attempt)
             if self.focused in (table, None):
-                counts.focus()
-        elif self.focused is counts:
+                panel.focus()
+        elif self.focused is panel:
             table.focus()
         tabs = self.query_one("#status-tabs", StatusTabs)
         counts = (
@@ -282,7 +282,7 @@ class MainScreen(Screen[None]):
     def on_register_table_filter_typed(self, event: RegisterTable.FilterTyped) -> None:
         search = self.query_one("#search", SearchInput)
         if search.display:
-            search.type(event.character)  # typed right after ``/``, before the focus moved
+            search.add_key(event.character)  # typed right after ``/``, before the focus moved
         else:
             self.query_one("#filter", FilterInput).start(event.character)
 

@@ -32,7 +32,7 @@ class SearchInput(Input):
         self.value = ""
         self.focus()
 
-    def type(self, character: str) -> None:
+    def add_key(self, character: str) -> None:
         """A key that reached another widget before the focus moved here."""
         self.value = self.value + character
         self.cursor_position = len(self.value)

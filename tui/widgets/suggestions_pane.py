@@ -65,6 +65,10 @@ class SuggestionsPane(Vertical):
             title.append(printable(f" on the {item.side} ({item.applies_to})"))
             if item.value and not item.forms:
                 title.append(printable(f": {item.value}"))
+            width = max((listing.size.width or PREVIEW) - 3, 16)
+            if title.cell_len > width:
+                title.truncate(width - 1)
+                title.append("…")
             # A title is selectable only when it is the whole suggestion (no form to copy).
             options.append(Option(title, id=f"s{number}", disabled=bool(item.forms)))
             if not item.forms:
@@ -88,6 +92,12 @@ class SuggestionsPane(Vertical):
             listing.highlighted = enabled[0]
             listing.scroll_home(animate=False, immediate=True)
         self._show_full()
+
+    def on_resize(self) -> None:
+        # The one-line previews are cut to the width: rebuild them when it is known or changes.
+        if self._items is not None:
+            items, self._items = self._items, None
+            self.show(items, self._error)
 
     def _current(self) -> tuple[SuggestionView, str, str] | None:
         listing = self.query_one("#suggestion-list", OptionList)
