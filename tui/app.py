@@ -99,6 +99,7 @@ class ReginspectApp(App[int]):
                 thread=True,
                 exit_on_error=False,
             )
+        self.run_worker(_warm_up, name="warm up", thread=True, exit_on_error=False)
         self.call_after_refresh(self.refresh_view)
 
     def on_unmount(self) -> None:
@@ -214,6 +215,14 @@ class ReginspectApp(App[int]):
         )
         yield SystemCommand("Search", "Registers or log text", main.action_search)
         yield SystemCommand("Keys", "Every key of reginspect", self.action_help)
+
+
+def _warm_up() -> None:
+    """Load the register catalogue off the UI thread, so the first named register does not
+    wait ~100 ms for it."""
+    from parsers.catalogue import describe
+
+    describe(0x603000000013C090)
 
 
 def _size(path: str) -> int | None:

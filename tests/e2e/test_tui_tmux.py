@@ -1,0 +1,151 @@
+"""The real ``reginspect`` command in a real terminal (tmux), following a log through its life:
+created late, written in random pieces, truncated and rewritten, rotated away and replaced."""
+
+from __future__ import annotations
+
+import lzma
+import os
+import random
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from reginspect.loading import load_logs
+from tests.conftest import CORPUS, REPO, require_corpus
+
+pytestmark = pytest.mark.e2e
+
+FAILED = CORPUS / "11.1-max-to-cortex-a57" / "dst.stderr"
+SUCCEEDED = CORPUS / "11.1-cortex-a72-to-cortex-a72" / "dst.stderr.xz"  # 8 MB of noisy traces
+COUNTS = CORPUS / "7.2-max-to-cortex-a57" / "dst.stderr"
+
+
+def _tmux(*args: str) -> str:
+    done = subprocess.run(["tmux", *args], capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+class Terminal:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.seen: list[str] = []
+
+    def screen(self) -> str:
+        text = _tmux("capture-pane", "-p", "-t", self.name)
+        self.seen.append(text)
+        return text
+
+    def wait_for(self, found: Callable[[str], bool], timeout: float, what: str) -> float:
+        """Seconds until ``found(screen)``; fails with the screen after ``timeout``."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            if found(self.screen()):
+                return time.monotonic() - start
+            time.sleep(0.02)
+        pytest.fail(f"{what} not on screen after {timeout} s:\n{self.screen()}")
+
+    def press(self, *keys: str) -> None:
+        _tmux("send-keys", "-t", self.name, *keys)
+
+
+def _extra_names(path: Path) -> list[str]:
+    """The names the TUI shows first: the extra registers sorted by id."""
+    from parsers.catalogue import describe
+
+    session, _ = load_logs([str(path)])
+    entries = sorted(
+        (
+            entry
+            for a in session.attempts()
+            for c in a.cpus.values()
+            for entry in c.registers.values()
+        ),
+        key=lambda entry: entry.kvm_id,
+    )
+    return [describe(entry.kvm_id, entry.accel).name for entry in entries]
+
+
+def _append_in_pieces(path: Path, content: bytes, rng: random.Random) -> None:
+    position = 0
+    with path.open("ab", buffering=0) as log:
+        while position < len(content):
+            size = rng.randint(1, 3000)
+            log.write(content[position : position + size])
+            position += size
+            time.sleep(rng.choice([0, 0, 0.001, 0.01]))
+
+
+def test_follows_a_log_through_its_life(tmp_path: Path) -> None:
+    require_corpus()
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is not installed (CI installs it; apt-get install tmux)")
+    rng = random.Random(6)
+    log = tmp_path / "dst.log"
+    status = tmp_path / "status"
+    name = f"reginspect-e2e-{os.getpid()}"
+    command = (
+        f"cd {shlex.quote(str(tmp_path))} && "
+        f"PYTHONPATH={shlex.quote(str(REPO))} {shlex.quote(sys.executable)} -m reginspect dst.log;"
+        f" echo $? > {shlex.quote(str(status))}; sleep 60"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "40", command],
+        check=True,
+        env={**env, "TERM": "xterm-256color"},
+    )
+    terminal = Terminal(name)
+    try:
+        terminal.wait_for(
+            lambda s: "Waiting for dst.log to be created" in s, 20, "the waiting note"
+        )
+
+        # One register line, written in two pieces: how long until its name is on screen.
+        content = FAILED.read_bytes()
+        first = content[: content.index(b"\n") + 1]
+        names = _extra_names(FAILED)
+        with log.open("ab", buffering=0) as out:
+            out.write(first[:40])
+            time.sleep(0.1)
+            out.write(first[40:])
+        delay = terminal.wait_for(lambda s: names[0] in s, 1.0, names[0])
+        print(f"one appended line on screen after {delay * 1000:.0f} ms")
+
+        # The rest of the failure log arrives in random pieces; the extra registers' names
+        # appear within 1 s.
+        _append_in_pieces(log, content[len(first) :], rng)
+        names = names[:3]
+        delay = terminal.wait_for(lambda s: all(n in s for n in names), 1.0, f"{names}")
+        print(f"extra register names on screen {delay * 1000:.0f} ms after the last write")
+        assert "#0 FAILED" in terminal.screen()
+
+        # copytruncate, then a successful migration's log (8 MB) is written in its place.
+        with log.open("r+b") as out:
+            out.truncate(0)
+            out.write(lzma.decompress(SUCCEEDED.read_bytes()))
+        terminal.wait_for(lambda s: "#0 SUCCEEDED" in s, 10, "the new attempt")
+
+        # Rotation: the file is renamed away and a new one is created under the name.
+        log.rename(tmp_path / "dst.log.1")
+        log.write_bytes(COUNTS.read_bytes())
+        terminal.wait_for(
+            lambda s: "304 registers, destination 258" in s and "SUCCEEDED" not in s,
+            10,
+            "the new file's counts",
+        )
+
+        terminal.press("q")
+        for _ in range(200):
+            if status.exists() and status.read_text().strip():
+                break
+            time.sleep(0.05)
+        assert status.read_text().strip() == "0"
+        assert not any("Traceback" in screen for screen in terminal.seen)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], check=False, capture_output=True)
