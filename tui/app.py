@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import threading
@@ -17,6 +18,7 @@ from collections.abc import Iterable, Sequence
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
@@ -145,7 +147,8 @@ class ReginspectApp(App[int]):
             self.call_after_refresh(self.refresh_view)
             return
         self.view = build_view(self.store)
-        self.main.show_view(self.view, self.paused)
+        with contextlib.suppress(NoMatches):  # the app is closing: its widgets are gone
+            self.main.show_view(self.view, self.paused)
 
     async def settled(self, timeout: float = 10.0) -> bool:
         """Wait until every source was read to its end and the screen shows it (for tests)."""

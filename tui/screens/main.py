@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, TabbedContent, TabPane, Tabs
 
 from parsers.logevents import Status
-from reginspect.model import Naming
+from reginspect.model import Naming, Outcome
 from tui.store import SourceStatus, Store
 from tui.viewmodel import EMPTY_VIEW, AttemptView, RegisterRow, Spot, View
 from tui.widgets.attempt_navigator import AttemptNavigator, Target
@@ -150,12 +150,22 @@ class MainScreen(Screen[None]):
         self.query_one("#header", SessionHeader).selected = (
             None if attempt is None else attempt.index
         )
-        counts_only = attempt is not None and attempt.naming is Naming.COUNTS
+        # Counts only: a QEMU that names nothing, once there is something to say (an attempt
+        # just begun has no evidence of its QEMU yet: it keeps the table).
+        counts_only = (
+            attempt is not None
+            and attempt.naming is Naming.COUNTS
+            and (
+                attempt.outcome is Outcome.FAILED
+                or any(cpu.stream_count is not None for cpu in attempt.cpus)
+            )
+        )
         panel = self.query_one("#counts", CountsPanel)
         table = self.query_one("#table", RegisterTable)
-        panel.display = counts_only
-        self.query_one("#named", Vertical).display = not counts_only
-        self.query_one("#status-tabs", StatusTabs).display = not counts_only
+        if panel.display != counts_only:  # each change costs a layout pass: only on change
+            panel.display = counts_only
+            self.query_one("#named", Vertical).display = not counts_only
+            self.query_one("#status-tabs", StatusTabs).display = not counts_only
         if counts_only:
             panel.show(attempt)
             if self.focused in (table, None):
@@ -178,7 +188,10 @@ class MainScreen(Screen[None]):
         table.show(self.rows())
         self.render_detail()
         views = self.query_one("#views", TabbedContent)
-        views.get_tab("suggestions").label = f"Suggestions ({len(self.view.suggestions)})"
+        title = f"Suggestions ({len(self.view.suggestions)})"
+        tab = views.get_tab("suggestions")
+        if str(tab.label) != title:
+            tab.label = title
         self.query_one("#suggestions-pane", SuggestionsPane).show(
             self.view.suggestions, self.view.suggestion_error
         )

@@ -57,7 +57,9 @@ class AttemptNavigator(Tree[Target]):
         else:
             for node in self._walk():
                 if node.data is not None:
-                    node.set_label(self._label(view, node.data))
+                    label = self._label(view, node.data)
+                    if label != node.label:
+                        node.set_label(label)
 
     def _walk(self) -> list[TreeNode[Target]]:
         nodes: list[TreeNode[Target]] = []

@@ -94,7 +94,9 @@ class RawLogView(ScrollView, can_focus=True):
             # The last line may have been partial: read it again.
             self._cache.pop(self.line_count, None)
         self.line_count = line_count
-        if changed or grew:
+        if (changed or grew) and self.display and self.is_on_screen:
+            # Hidden, the size is set when shown (on_show): a layout pass per refresh while a
+            # big file is read would slow the reader down.
             self._update_size()
             if self.follow:
                 self.cursor = max(line_count, 1)
@@ -278,6 +280,7 @@ class RawLogView(ScrollView, can_focus=True):
         self._settle_follow()
 
     def on_show(self) -> None:
+        self._update_size()
         self._settle_follow()
 
     def _settle_follow(self) -> None:
