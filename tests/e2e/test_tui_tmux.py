@@ -53,6 +53,9 @@ class Terminal:
     def press(self, *keys: str) -> None:
         _tmux("send-keys", "-t", self.name, *keys)
 
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], check=False, capture_output=True)
+
 
 def _extra_names(path: Path) -> list[str]:
     """The names the TUI shows first: the extra registers sorted by id."""
@@ -81,18 +84,17 @@ def _append_in_pieces(path: Path, content: bytes, rng: random.Random) -> None:
             time.sleep(rng.choice([0, 0, 0.001, 0.01]))
 
 
-def test_follows_a_log_through_its_life(tmp_path: Path) -> None:
+def _start(tmp_path: Path, arguments: str, *, before: str = "") -> Terminal:
+    """``reginspect ARGUMENTS`` in a new tmux session; its exit status goes to tmp/status."""
     require_corpus()
     if shutil.which("tmux") is None:
         pytest.fail("tmux is not installed (CI installs it; apt-get install tmux)")
-    rng = random.Random(6)
-    log = tmp_path / "dst.log"
-    status = tmp_path / "status"
-    name = f"reginspect-e2e-{os.getpid()}"
+    name = f"reginspect-e2e-{os.getpid()}-{tmp_path.name}"
+    reginspect = f"PYTHONPATH={shlex.quote(str(REPO))} {shlex.quote(sys.executable)} -m reginspect"
+    status = shlex.quote(str(tmp_path / "status"))
     command = (
-        f"cd {shlex.quote(str(tmp_path))} && "
-        f"PYTHONPATH={shlex.quote(str(REPO))} {shlex.quote(sys.executable)} -m reginspect dst.log;"
-        f" echo $? > {shlex.quote(str(status))}; sleep 60"
+        f"cd {shlex.quote(str(tmp_path))} && {before}{reginspect} {arguments};"
+        f" echo $? > {status}; sleep 60"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
     subprocess.run(
@@ -100,7 +102,25 @@ def test_follows_a_log_through_its_life(tmp_path: Path) -> None:
         check=True,
         env={**env, "TERM": "xterm-256color"},
     )
-    terminal = Terminal(name)
+    return Terminal(name)
+
+
+def _quit(terminal: Terminal, status: Path) -> None:
+    """``q`` ends the app with status 0; no traceback was ever on screen."""
+    terminal.press("q")
+    for _ in range(200):
+        if status.exists() and status.read_text().strip():
+            break
+        time.sleep(0.05)
+    assert status.read_text().strip() == "0"
+    assert not any("Traceback" in screen for screen in terminal.seen)
+
+
+@pytest.mark.parametrize("poll", [False, True], ids=["inotify", "poll"])
+def test_follows_a_log_through_its_life(tmp_path: Path, poll: bool) -> None:
+    rng = random.Random(6)
+    log = tmp_path / "dst.log"
+    terminal = _start(tmp_path, "--poll dst.log" if poll else "dst.log")
     try:
         terminal.wait_for(
             lambda s: "Waiting for dst.log to be created" in s, 20, "the waiting note"
@@ -140,12 +160,23 @@ def test_follows_a_log_through_its_life(tmp_path: Path) -> None:
             "the new file's counts",
         )
 
-        terminal.press("q")
-        for _ in range(200):
-            if status.exists() and status.read_text().strip():
-                break
-            time.sleep(0.05)
-        assert status.read_text().strip() == "0"
-        assert not any("Traceback" in screen for screen in terminal.seen)
+        _quit(terminal, tmp_path / "status")
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], check=False, capture_output=True)
+        terminal.close()
+
+
+def test_follows_a_pipe(tmp_path: Path) -> None:
+    """``reginspect -``: the log comes down a pipe in two parts, keys still come from the tty."""
+    content = FAILED.read_bytes()
+    (tmp_path / "first").write_bytes(content[:5000])
+    (tmp_path / "rest").write_bytes(content[5000:])
+    terminal = _start(tmp_path, "-", before="(cat first; sleep 1; cat rest) | ")
+    try:
+        names = _extra_names(FAILED)
+        terminal.wait_for(lambda s: names[0] in s, 20, names[0])
+        terminal.wait_for(lambda s: "Extra (88)" in s and "(ended)" in s, 10, "the whole log")
+        terminal.press("s")
+        terminal.wait_for(lambda s: "x-mig-safe-missing-regs" in s, 5, "the suggestions")
+        _quit(terminal, tmp_path / "status")
+    finally:
+        terminal.close()
