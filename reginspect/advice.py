@@ -105,7 +105,15 @@ def attempt_advice(attempt: Attempt) -> list[str]:
             "destination refuse the CPU state: use the same -cpu model on both ends."
         )
 
-    if naming is Naming.COUNTS and attempt.outcome is Outcome.FAILED:
+    if naming is Naming.COUNTS and "11.1" in attempt.styles:
+        counts = [text for cpu in cpus if (text := _count_difference(cpu))]
+        known = f" ({counts[0]})" if counts else ""
+        advice.append(
+            f"These are QEMU 11.1's traces only{known}. QEMU 11.1 names every differing register "
+            "in a warning or error on its standard error, not in the -D trace file: give that "
+            "file too (reginspect report dst.stderr dst.trace.log)."
+        )
+    elif naming is Naming.COUNTS and attempt.outcome is Outcome.FAILED:
         counts = [text for cpu in cpus if (text := _count_difference(cpu))]
         known = f" ({counts[0]})" if counts else ""
         advice.append(

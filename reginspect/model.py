@@ -186,12 +186,17 @@ class Attempt:
     )  # evidence of the QEMU flavour: "11.1", "x-mig", "kvm", "<=10"
     sources: list[str] = field(default_factory=list)
     current_cpu: CpuState | None = None
+    has_messages: bool = False  # QEMU's own error/warning lines (standard error) are in view
 
     @property
     def naming(self) -> Naming:
         if "streams" in self.styles:
             return Naming.STREAMS
-        if self.styles & {"11.1", "x-mig", "kvm"}:
+        if any(cpu.registers for cpu in self.cpus.values()):
+            return Naming.NAMED
+        # QEMU 11.1 names each difference in an error or warning, never in a trace: only its
+        # messages (standard error) can tell that no register differs.
+        if self.styles & {"11.1", "x-mig", "kvm"} and self.has_messages:
             return Naming.NAMED
         return Naming.COUNTS
 
@@ -411,6 +416,7 @@ class SourceBuilder:
             case PropertyRejected():
                 current = self._attempt(event.line)
                 current.failed = True
+                current.has_messages = True
                 current.properties.append(
                     PropertyProblem(
                         self.name,
@@ -428,6 +434,8 @@ class SourceBuilder:
                 self._touch(current, event.line)
             case QemuMessage():
                 current = self._current()
+                if current is not None:
+                    current.has_messages = True
                 if current is not None and len(current.warnings) < 1000:
                     current.warnings.append(
                         ErrorLine(self.name, event.line, event.offset, event.raw, event.level)
@@ -469,6 +477,8 @@ class SourceBuilder:
         current = self._attempt(event.line)
         self._touch(current, event.line)
         current.failed = True
+        if event.kind is not FailureKind.TRACE and event.kind is not FailureKind.POST_LOAD:
+            current.has_messages = True
         current.errors.append(ErrorLine(self.name, event.line, event.offset, event.raw, event.kind))
         if "post load hook failed for:" in event.message:
             current.styles.add("11.1")  # 11.x chains the errors into one line
@@ -509,6 +519,7 @@ def merge_attempts(primary: Attempt, extra: Attempt) -> Attempt:
         properties=primary.properties + extra.properties,
         warnings=primary.warnings + extra.warnings,
         problems=primary.problems + extra.problems,
+        has_messages=primary.has_messages or extra.has_messages,
         hidden=primary.hidden | extra.hidden,
         process=primary.process or extra.process,
         styles=primary.styles | extra.styles,

@@ -334,7 +334,22 @@ def _stock_remedies(
                 "keep the same versioned machine type on both ends.",
             )
         )
-    if any(a.naming is Naming.COUNTS and a.outcome is Outcome.FAILED for a in attempts):
+    unnamed = [a for a in attempts if a.naming is Naming.COUNTS and a.outcome is Outcome.FAILED]
+    if any("11.1" in a.styles for a in unnamed):
+        remedies.append(
+            _stock(
+                "log",
+                "standard error",
+                {
+                    "command_line": "reginspect report dst.stderr dst.trace.log",
+                    "libvirt": None,
+                    "compat": None,
+                },
+                "QEMU 11.1 names every differing register on its standard error, not in the -D "
+                "trace file: report both files together.",
+            )
+        )
+    elif unnamed:
         remedies.append(
             _stock(
                 "trace",

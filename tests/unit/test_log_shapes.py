@@ -171,3 +171,14 @@ def test_no_migration_is_a_clear_error(run_cli: Any, tmp_path: Path) -> None:
     assert out == ""
     assert "no migration attempt" in err
     assert "Traceback" not in err
+
+
+def test_a_qemu_11_trace_file_alone_says_where_the_names_are(run_cli: Any) -> None:
+    data = report(run_cli, SAMPLES / "11.1-max-to-cortex-a57.dst.trace.log")
+    (attempt,) = data["attempts"]
+    assert attempt["outcome"] == "failed"
+    assert attempt["naming"] == "counts"  # names are on standard error, not in the trace
+    advice = " ".join(attempt["advice"])
+    assert "standard error" in advice
+    assert "compatible" not in advice
+    assert [s["property"] for s in data["suggestions"]] == ["log"]
