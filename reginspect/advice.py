@@ -105,7 +105,17 @@ def attempt_advice(attempt: Attempt) -> list[str]:
             "destination refuse the CPU state: use the same -cpu model on both ends."
         )
 
-    if naming is Naming.COUNTS and "11.1" in attempt.styles:
+    counts_differ = any(
+        cpu.stream_count is not None
+        and cpu.destination_count is not None
+        and cpu.stream_count != cpu.destination_count
+        for cpu in cpus
+    )
+    if (
+        naming is Naming.COUNTS
+        and "11.1" in attempt.styles
+        and (attempt.outcome is Outcome.FAILED or counts_differ)
+    ):
         counts = [text for cpu in cpus if (text := _count_difference(cpu))]
         known = f" ({counts[0]})" if counts else ""
         advice.append(
@@ -142,5 +152,18 @@ def attempt_advice(attempt: Attempt) -> list[str]:
     if attempt.outcome is Outcome.IN_PROGRESS:
         advice.append("The load has not finished in this log yet.")
     if attempt.outcome is Outcome.SUCCEEDED and not extra and not missing and not value_diffs:
-        advice.append("The destination loaded the whole stream; no register differs.")
+        sizes = [text for cpu in cpus if (text := _count_difference(cpu))]
+        loaded = "The destination loaded the whole stream" + (f" ({sizes[0]})" if sizes else "")
+        if naming is Naming.NAMED:
+            advice.append(loaded + "; no register differs.")
+        elif "11.1" in attempt.styles:
+            advice.append(
+                loaded + ". QEMU 11.1 warns on its standard error about each register the "
+                "stream lacks: if this is the -D trace file, check that file too."
+            )
+        else:
+            advice.append(
+                loaded + ". This QEMU skips registers the stream lacks without a word: "
+                f"to be sure both lists match, {COMPARE_ROUTE}."
+            )
     return advice
