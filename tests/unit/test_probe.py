@@ -71,3 +71,32 @@ def test_timeout_kills_and_reaps_the_process(run_cli: Any, tmp_path: Path) -> No
     except ProcessLookupError:
         alive = False
     assert not alive
+
+
+def test_ctrl_c_reaps_qemu_and_removes_the_private_directory(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    marker = tmp_path / "pid"
+    binary = fake_qemu(tmp_path, f"echo $$ > {marker}; exec sleep 60")
+    before = probe_dirs()
+    command = [sys.executable, "-m", "reginspect", "probe", "--timeout", "30", "--", binary]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 15
+    while not marker.exists() or not marker.read_text().strip():
+        assert time.monotonic() < deadline, "the fake QEMU never started"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=20)
+    assert process.returncode == 130
+    assert "interrupted" in err
+    assert "Traceback" not in err
+    pid = int(marker.read_text())
+    try:
+        os.kill(pid, 0)
+        alive = True
+    except ProcessLookupError:
+        alive = False
+    assert not alive
+    assert probe_dirs() == before
