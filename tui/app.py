@@ -54,9 +54,14 @@ class ReginspectApp(App[int]):
         poll: bool = False,
         stdin_fd: int | None = None,
         watch: bool = True,
+        streams: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.logs = list(logs)
+        self.streams = list(streams)
+        self.streams_done = threading.Event()
+        if not self.streams:
+            self.streams_done.set()
         self.poll = poll
         self.store = Store(self.logs)
         self.stop_event = threading.Event()
@@ -102,7 +107,29 @@ class ReginspectApp(App[int]):
                 exit_on_error=False,
             )
         self.run_worker(_warm_up, name="warm up", thread=True, exit_on_error=False)
+        if self.streams:
+            self.run_worker(self._load_streams, name="streams", thread=True, exit_on_error=False)
         self.call_after_refresh(self.refresh_view)
+
+    def _load_streams(self) -> None:
+        """--stream SRC --stream DST: the registers both saved streams carry, as one attempt."""
+        from reginspect.errors import UserError
+        from reginspect.streams import compare_files
+
+        if len(self.streams) != 2:
+            notes = ["give --stream twice: the source's saved stream, then the destination's."]
+        else:
+            try:
+                attempt, notes = compare_files(self.streams[0], self.streams[1])
+            except UserError as error:
+                notes = [error.message]
+            else:
+                with self.store.lock:
+                    self.store.stream_attempts.append(attempt)
+        with self.store.lock:
+            self.store.notices.extend(notes)
+        self._reader_changed()
+        self.streams_done.set()  # after the refresh was asked for: settled() waits for both
 
     def on_unmount(self) -> None:
         self.shutdown_readers()
@@ -169,6 +196,7 @@ class ReginspectApp(App[int]):
             grown = any(disk is not None and disk > size for size, disk in sizes)
             if (
                 idle
+                and self.streams_done.is_set()
                 and not grown
                 and not self._dirty.is_set()
                 and self._refresh_timer is None
@@ -243,9 +271,11 @@ def create_app(
     poll: bool = False,
     stdin_fd: int | None = None,
     watch: bool = True,
+    streams: Sequence[str] = (),
 ) -> ReginspectApp:
-    """The app on ``logs`` (paths, or ``-`` for standard input): the CLI and the tests use this."""
-    return ReginspectApp(logs, poll=poll, stdin_fd=stdin_fd, watch=watch)
+    """The app on ``logs`` (paths, or ``-`` for standard input) and optionally two saved
+    migration streams (source, destination): the CLI and the tests use this."""
+    return ReginspectApp(logs, poll=poll, stdin_fd=stdin_fd, watch=watch, streams=streams)
 
 
 def _free_stdin_for_keys() -> int:
@@ -264,7 +294,12 @@ def run_app(args: argparse.Namespace) -> int:
     stdin_fd = None
     if "-" in logs and not os.isatty(0):
         stdin_fd = _free_stdin_for_keys()
-    app = create_app(logs, poll=bool(getattr(args, "poll", False)), stdin_fd=stdin_fd)
+    app = create_app(
+        logs,
+        poll=bool(getattr(args, "poll", False)),
+        stdin_fd=stdin_fd,
+        streams=list(getattr(args, "stream", None) or []),
+    )
     try:
         result = app.run()
     finally:

@@ -13,7 +13,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 
-from reginspect.model import Session
+from reginspect.model import Attempt, Session
 from reginspect.textsafe import printable
 from tui.lineindex import LineIndex, read_line_at
 
@@ -48,6 +48,9 @@ class Store:
         self.session = Session()
         self.sources: dict[str, Source] = {}
         self.notices: list[str] = []  # what happened to the files, for the UI to tell once
+        # Attempts built from saved migration streams (--stream): kept beside the Session, whose
+        # attempts() would merge a trace-less source into a traced log's attempt.
+        self.stream_attempts: list[Attempt] = []
         for path in paths:
             name = "standard input" if path == "-" else path
             if name in self.sources:

@@ -368,6 +368,9 @@ def build_view(store: Store) -> View:
     with store.lock:
         session = store.session
         attempts = session.attempts()
+        for attempt in store.stream_attempts:
+            attempt.index = len(attempts)
+            attempts.append(attempt)
         error = ""
         try:
             suggestions = tuple(suggestion_view(item) for item in suggestions_json(attempts))

@@ -161,7 +161,7 @@ def test_deleted_then_created_again(tmp_path: Path, follow: type[Follow]) -> Non
     assert run.extra() == 88  # what was read stays on screen
     path.write_bytes(data(SUCCEEDED))
     assert wait_until(lambda: run.outcomes() == [Outcome.SUCCEEDED], TIMEOUT)
-    assert run.source.status is SourceStatus.LIVE
+    assert wait_until(lambda: run.source.status is SourceStatus.LIVE, TIMEOUT)
 
 
 def test_compressed_log_is_read_whole(tmp_path: Path, follow: type[Follow]) -> None:

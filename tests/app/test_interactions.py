@@ -477,3 +477,30 @@ async def test_log_text_is_shown_literally(in_tmp: Path) -> None:
             assert "\x1b" not in shown
             assert "\x07" not in shown
         assert app.clipboard == ""
+
+
+async def test_saved_streams_add_an_attempt(in_data: Path) -> None:
+    from tests.conftest import CORPUS, require_corpus
+
+    require_corpus()
+    case = CORPUS / "11.1-max-to-cortex-a57"
+    app = create_app([FAILED], streams=[str(case / "src.mig.xz"), str(case / "dst.mig.xz")])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert [a.naming for a in app.view.attempts] == [Naming.NAMED, Naming.STREAMS]
+        streams = app.view.attempts[1]
+        assert streams.count(Status.EXTRA) == 88
+        assert streams.count(Status.MATCHED) == 274
+        navigator = app.main.query_one(AttemptNavigator)
+        assert navigator.target == Target(1, None)
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert len(app.main.query_one(RegisterTable).shown) == 274
+
+
+async def test_one_stream_is_not_enough(in_data: Path) -> None:
+    app = create_app([FAILED], streams=["src.mig"])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert len(app.view.attempts) == 1
+        assert any("--stream twice" in n.message for n in app._notifications)

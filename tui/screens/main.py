@@ -150,14 +150,15 @@ class MainScreen(Screen[None]):
         self.query_one("#header", SessionHeader).selected = (
             None if attempt is None else attempt.index
         )
-        # Counts only: a QEMU that names nothing, once there is something to say (an attempt
-        # just begun has no evidence of its QEMU yet: it keeps the table).
+        # Counts only: a QEMU that names nothing, once there is something to say: it failed or
+        # the counts differ (an attempt just begun, or one that loaded equal lists, keeps the
+        # table and the attempt's summary).
         counts_only = (
             attempt is not None
             and attempt.naming is Naming.COUNTS
             and (
                 attempt.outcome is Outcome.FAILED
-                or any(cpu.stream_count is not None for cpu in attempt.cpus)
+                or any(cpu.stream_count != cpu.destination_count for cpu in attempt.cpus)
             )
         )
         panel = self.query_one("#counts", CountsPanel)
