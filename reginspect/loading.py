@@ -11,7 +11,7 @@ import dataclasses
 import itertools
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
@@ -46,9 +46,12 @@ def _parallel_workers(path: str) -> int:
     return max(1, min(cores or 1, 8)) if size >= PARALLEL_MIN_SIZE else 1
 
 
-def _region_bounds(path: str, parts: int) -> list[tuple[int, int]]:
-    """Cut points at line starts, never inside a libvirt command-line block (lines ending in \\)."""
-    size = os.path.getsize(path)
+def _region_bounds(path: str, parts: int, end: int | None = None) -> list[tuple[int, int]]:
+    """Cut points at line starts, never inside a libvirt command-line block (lines ending in \\).
+
+    ``end`` (default: the file's size) must be a line start.
+    """
+    size = os.path.getsize(path) if end is None else end
     cuts = [0]
     with open(path, "rb") as stream:
         for index in range(1, parts):
@@ -90,22 +93,36 @@ def _shift(events: list[LogEvent], lines: int) -> list[LogEvent]:
     )
 
 
-def _load_parallel(
-    session: Session, name: str, path: str, workers: int, progress: Progress | None
-) -> None:
-    bounds = _region_bounds(path, workers)
-    builder = session.source(name)
+def parse_in_regions(
+    path: str, workers: int, end: int | None = None
+) -> Iterator[tuple[list[LogEvent], int, int]]:
+    """Parse the first ``end`` bytes of a plain file (whole lines) in ``workers`` processes.
+
+    Yields, in file order, each region's events (line numbers already shifted), its line
+    count and its end offset. For the CLI and for the TUI's first read of a big file.
+    """
+    bounds = _region_bounds(path, workers, end)
     # fork is cheapest, but unsafe once other threads run (the TUI's): then spawn.
     method = "fork" if threading.active_count() == 1 else "spawn"
     with ProcessPoolExecutor(len(bounds), mp_context=get_context(method)) as pool:
-        futures = [pool.submit(parse_region, path, start, end) for start, end in bounds]
+        futures = [pool.submit(parse_region, path, start, stop) for start, stop in bounds]
         done_lines = 0
-        for (start, end), future in zip(bounds, futures, strict=True):
+        for (_, stop), future in zip(bounds, futures, strict=True):
             events, lines = future.result()
-            builder.apply_region(_shift(events, done_lines), lines, end - start)
+            yield _shift(events, done_lines), lines, stop
             done_lines += lines
-            if progress is not None:
-                progress(name, end)
+
+
+def _load_parallel(
+    session: Session, name: str, path: str, workers: int, progress: Progress | None
+) -> None:
+    builder = session.source(name)
+    start = 0
+    for events, lines, stop in parse_in_regions(path, workers):
+        builder.apply_region(events, lines, stop - start)
+        start = stop
+        if progress is not None:
+            progress(name, stop)
     session.generation += 1
 
 

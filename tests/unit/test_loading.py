@@ -38,3 +38,17 @@ def test_cuts_never_fall_inside_a_libvirt_command_line(tmp_path: Path) -> None:
     for start, _ in loading._region_bounds(str(log), 16)[1:]:
         previous_line = data[:start].rstrip(b"\n").rsplit(b"\n", 1)[-1]
         assert not previous_line.endswith(b"\\")
+
+
+def test_regions_can_stop_at_a_line_start(tmp_path: Path) -> None:
+    log = tmp_path / "growing.log"
+    data = (SAMPLES / "libvirt-guest1.log").read_bytes() * 20
+    log.write_bytes(data)
+    end = data.index(b"\n", len(data) // 2) + 1
+    prefix = tmp_path / "prefix.log"
+    prefix.write_bytes(data[:end])
+    expected = loading.parse_region(str(prefix), 0, end)
+    regions = list(loading.parse_in_regions(str(log), 3, end))
+    assert regions[-1][2] == end
+    assert [e for events, _, _ in regions for e in events] == expected[0]
+    assert sum(lines for _, lines, _ in regions) == expected[1]
