@@ -2,7 +2,7 @@
 stream through QMP, quit it, and read the stream. The pre-flight check before a migration.
 
 QEMU runs from an argument list (never a shell of ours), in a private temporary directory that is
-always removed, and its process group is always reaped, Ctrl-C included.
+always removed, and its process group is always reaped: errors, timeouts, Ctrl-C, SIGTERM.
 """
 
 from __future__ import annotations
@@ -15,86 +15,189 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Final
 
 from parsers.stream import StreamContents, parse_stream
 from reginspect.errors import UserError
+from reginspect.textsafe import printable
 
-STDERR_LINES = 8
+STDERR_LINES: Final = 6
+# `migrate "file:..."` exists from QEMU 8.2; before, `exec:` is the only way to a file, and it
+# runs /bin/sh inside QEMU (refused under -sandbox spawn=deny).
+FILE_URI_SINCE: Final = (8, 2)
+# With exec:, `cat` may still be writing when QEMU reports completion: how long to wait for the
+# file to become a whole stream.
+SETTLE_SECONDS: Final = 3.0
+# Options after which QEMU cannot be probed, and what to do instead.
+REFUSED_OPTIONS: Final = {
+    "incoming": "-incoming makes QEMU wait for a stream instead of saving its own: probe the "
+    "same command line without it",
+    "daemonize": "-daemonize detaches QEMU from reginspect, which must reap it: drop it",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class ProbeResult:
     command: tuple[str, ...]
     contents: StreamContents
+    qemu_version: str  # as QMP's query-version says, e.g. "7.2.22 (Debian 1:7.2+dfsg-7)"
+    uri: str  # the migrate URI the stream was saved with
     seconds: float
-
-
-def probe_command(command: Sequence[str], qmp_socket: str) -> list[str]:
-    """The user's command line, paused (-S) and with our private QMP socket added."""
-    argv = list(command)
-    if "-S" not in argv:
-        argv.append("-S")
-    argv += ["-qmp", f"unix:{qmp_socket},server=on,wait=off"]
-    return argv
-
-
-def _stderr_tail(path: Path) -> str:
-    try:
-        lines = path.read_text(errors="replace").strip().splitlines()
-    except OSError:
-        return ""
-    return " | ".join(lines[-STDERR_LINES:])
-
-
-async def _save_stream(
-    qmp_socket: str, stream_path: Path, process: subprocess.Popen[bytes], deadline: float
-) -> None:
-    from qemu.qmp import QMPClient  # imported here: only probe needs it
-
-    client = QMPClient("reginspect-probe")
-    while True:
-        if process.poll() is not None:
-            raise _EarlyExit()
-        try:
-            await asyncio.wait_for(client.connect(qmp_socket), timeout=1.0)
-            break
-        except Exception:  # the socket is not up yet (qemu.qmp raises several kinds)
-            if time.monotonic() > deadline:
-                raise _Timeout() from None
-            await asyncio.sleep(0.05)
-    try:
-        # QEMU runs the exec: target through /bin/sh: the path is ours and quoted.
-        await client.execute("migrate", {"uri": f"exec:cat > {shlex.quote(str(stream_path))}"})
-        while True:
-            status = await client.execute("query-migrate")
-            state = status.get("status") if isinstance(status, dict) else None
-            if state == "completed":
-                break
-            if state in ("failed", "cancelled"):
-                raise UserError(f"QEMU could not save its migration stream ({status}).")
-            if time.monotonic() > deadline:
-                raise _Timeout()
-            await asyncio.sleep(0.05)
-        with contextlib.suppress(Exception):
-            await client.execute("quit")
-    finally:
-        with contextlib.suppress(Exception):
-            await client.disconnect()
 
 
 class _EarlyExit(Exception):
     pass
 
 
-class _Timeout(Exception):
-    pass
+class _Refused(Exception):
+    """QEMU answered `migrate` or `query-migrate` with an error: the sentence is QEMU's."""
+
+
+def option_name(arg: str) -> str | None:
+    """The option an argument names ("-S", "--S", "-qmp=x" -> "S", "S", "qmp"); None for a value.
+
+    QEMU accepts one or two leading dashes for every option.
+    """
+    if not arg.startswith("-") or arg in ("-", "--"):
+        return None
+    return arg.lstrip("-").split("=", 1)[0]
+
+
+def check_command(command: Sequence[str]) -> None:
+    """Refuse, in one sentence, a command line a probe cannot run."""
+    if not command:
+        raise UserError(
+            "probe: give a QEMU command line after --, e.g. "
+            "reginspect probe -- qemu-system-aarch64 -M virt -cpu max -nodefaults -display none"
+        )
+    for arg in command[1:]:
+        name = option_name(arg)
+        if name in REFUSED_OPTIONS:
+            raise UserError(f"probe: {REFUSED_OPTIONS[name]}.")
+
+
+def probe_command(command: Sequence[str], qmp_socket: str) -> list[str]:
+    """The user's command line, paused (-S added if absent) and with our private QMP socket.
+
+    A -qmp of the user's stays as it is: QEMU serves several monitors, ours is one more.
+    """
+    argv = list(command)
+    if not any(option_name(arg) == "S" for arg in argv[1:]):
+        argv.append("-S")
+    argv += ["-qmp", f"unix:{qmp_socket},server=on,wait=off"]
+    return argv
+
+
+def migration_uri(path: Path, version: tuple[int, int], *, file_uri: bool = True) -> str:
+    """How QEMU of ``version`` writes its stream to ``path``."""
+    # file: takes ",offset=N" after the name, so a comma in our path would be misread.
+    if file_uri and version >= FILE_URI_SINCE and "," not in str(path):
+        return f"file:{path}"
+    # QEMU hands exec: to /bin/sh -c: the path is ours, quoted all the same.
+    return f"exec:cat > {shlex.quote(str(path))}"
+
+
+def stderr_tail(path: Path, lines: int = STDERR_LINES) -> str:
+    """The last lines QEMU printed, on one line, made inert for a terminal."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    kept = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+    return printable(" | ".join(kept))
+
+
+def _version(reply: Any) -> tuple[tuple[int, int], str]:
+    qemu = reply.get("qemu", {}) if isinstance(reply, dict) else {}
+    major, minor, micro = (int(qemu.get(key, 0)) for key in ("major", "minor", "micro"))
+    package = str(reply.get("package", "")).strip() if isinstance(reply, dict) else ""
+    text = f"{major}.{minor}.{micro}" + (f" ({package})" if package else "")
+    return (major, minor), text
+
+
+async def _connect(client: Any, qmp_socket: str, process: subprocess.Popen[bytes]) -> None:
+    while True:
+        if process.poll() is not None:
+            raise _EarlyExit()
+        try:
+            await asyncio.wait_for(client.connect(qmp_socket), timeout=1.0)
+            return
+        except Exception:  # the socket is not up yet (qemu.qmp raises several kinds)
+            await asyncio.sleep(0.05)
+
+
+async def _migrate(client: Any, stream_path: Path, version: tuple[int, int]) -> str:
+    from qemu.qmp import ExecuteError
+
+    uri = migration_uri(stream_path, version)
+    try:
+        await client.execute("migrate", {"uri": uri})
+        return uri
+    except ExecuteError as error:
+        if uri.startswith("exec:"):
+            raise _Refused(str(error)) from None
+    # A build that refuses file: (or a newer QEMU that changed it) may still take exec:.
+    uri = migration_uri(stream_path, version, file_uri=False)
+    try:
+        await client.execute("migrate", {"uri": uri})
+    except ExecuteError as error:
+        raise _Refused(str(error)) from None
+    return uri
+
+
+async def _session(
+    qmp_socket: str, stream_path: Path, process: subprocess.Popen[bytes]
+) -> tuple[str, str]:
+    """Connect, save the stream, quit. Returns QEMU's version text and the URI used."""
+    from qemu.qmp import QMPClient  # imported here: only probe needs it
+
+    client = QMPClient("reginspect-probe")
+    await _connect(client, qmp_socket, process)
+    try:
+        version, version_text = _version(await client.execute("query-version"))
+        uri = await _migrate(client, stream_path, version)
+        while True:
+            reply = await client.execute("query-migrate")
+            status: dict[str, Any] = reply if isinstance(reply, dict) else {}
+            state = status.get("status")
+            if state == "completed":
+                break
+            if state in ("failed", "cancelled"):
+                reason = status.get("error-desc") or "QEMU gave no reason"
+                raise _Refused(f"the migration {state}: {reason}")
+            await asyncio.sleep(0.02)
+        with contextlib.suppress(Exception):  # it may close the socket before answering
+            await client.execute("quit")
+        return version_text, uri
+    finally:
+        with contextlib.suppress(Exception):
+            await client.disconnect()
+
+
+async def _save_stream(
+    qmp_socket: str, stream_path: Path, process: subprocess.Popen[bytes], seconds: float
+) -> tuple[str, str]:
+    async with asyncio.timeout(seconds):
+        return await _session(qmp_socket, stream_path, process)
+
+
+def _read_stream(path: Path, uri: str, deadline: float) -> StreamContents:
+    """The saved stream; for exec:, read again until `cat` has written all of it."""
+    settle = min(deadline, time.monotonic() + SETTLE_SECONDS)
+    while True:
+        contents = parse_stream(path.read_bytes() if path.exists() else b"")
+        if contents.error is None or not uri.startswith("exec:") or time.monotonic() > settle:
+            return contents
+        time.sleep(0.05)
 
 
 def _reap(process: subprocess.Popen[bytes]) -> None:
+    """End QEMU's whole process group (QEMU and any `cat` of exec:) if QEMU still runs."""
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -106,59 +209,111 @@ def _reap(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _terminations_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP end the probe like Ctrl-C does, so QEMU is still reaped.
+
+    QEMU runs in its own session: no signal meant for us reaches it, and it would outlive us.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {
+        number: signal.signal(number, _interrupt) for number in (signal.SIGTERM, signal.SIGHUP)
+    }
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def probe(command: Sequence[str], timeout: float = 60.0) -> ProbeResult:
     """Run ``command`` (a QEMU command line) paused and return its saved stream's contents."""
-    if not command:
-        raise UserError(
-            "probe: give a QEMU command line after --, e.g. -- qemu-system-aarch64 -M virt -cpu max"
-        )
+    check_command(command)
+    if not timeout > 0:
+        raise UserError("probe: --timeout must be a positive number of seconds.")
     binary = command[0]
     if shutil.which(binary) is None:
         raise UserError(
-            f"probe: {binary}: not found; install it (Debian: apt-get install qemu-system-arm) "
-            "or give its full path."
+            f"probe: {printable(binary)}: not found or not executable; install QEMU (Debian: "
+            "apt-get install qemu-system-arm) or give its full path."
         )
     started = time.monotonic()
+    deadline = started + timeout
     workdir = Path(tempfile.mkdtemp(prefix="reginspect-probe-"))
     qmp_socket = str(workdir / "qmp.sock")
     stream_path = workdir / "stream.mig"
     stderr_path = workdir / "stderr.txt"
     process: subprocess.Popen[bytes] | None = None
     try:
-        with stderr_path.open("wb") as stderr:
-            process = subprocess.Popen(
-                probe_command(command, qmp_socket),
-                stdin=subprocess.DEVNULL,
-                stdout=stderr,
-                stderr=stderr,
-                cwd=workdir,
-                start_new_session=True,  # its own process group: reaped whole
-            )
-        deadline = started + timeout
-        try:
-            asyncio.run(_save_stream(qmp_socket, stream_path, process, deadline))
-        except _EarlyExit:
-            code = process.wait()
-            raise UserError(
-                f"probe: QEMU exited with status {code} before its stream was saved: "
-                f"{_stderr_tail(stderr_path) or 'it printed nothing'}"
-            ) from None
-        except _Timeout:
-            raise UserError(
-                f"probe: QEMU did not save its stream within {timeout:g} s (raise --timeout); "
-                f"its output: {_stderr_tail(stderr_path) or 'none'}"
-            ) from None
-        # It saved the stream: its exit is welcome, not needed.
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=max(1.0, deadline - time.monotonic()))
-        data = stream_path.read_bytes() if stream_path.exists() else b""
-        contents = parse_stream(data)
+        with _terminations_interrupt():
+            with stderr_path.open("wb") as stderr:
+                try:
+                    process = subprocess.Popen(
+                        probe_command(command, qmp_socket),
+                        stdin=subprocess.DEVNULL,
+                        stdout=stderr,
+                        stderr=stderr,
+                        cwd=workdir,
+                        start_new_session=True,  # its own process group: reaped whole
+                    )
+                except OSError as error:
+                    raise UserError(
+                        f"probe: cannot run {printable(binary)}: {error.strerror}."
+                    ) from None
+            version, uri = _run_session(process, qmp_socket, stream_path, stderr_path, timeout)
+            # It saved the stream: its exit is welcome, not needed.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.5, min(5.0, deadline - time.monotonic())))
+            contents = _read_stream(stream_path, uri, deadline)
         if contents.error is not None:
             raise UserError(
                 f"probe: the stream QEMU saved cannot be read: {contents.error.message}"
             )
-        return ProbeResult(tuple(command), contents, time.monotonic() - started)
+        if not contents.cpus:
+            raise UserError(
+                "probe: the stream QEMU saved holds no Arm CPU register list "
+                "(probe qemu-system-aarch64 or qemu-system-arm)."
+            )
+        return ProbeResult(tuple(command), contents, version, uri, time.monotonic() - started)
     finally:
         if process is not None:
             _reap(process)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run_session(
+    process: subprocess.Popen[bytes],
+    qmp_socket: str,
+    stream_path: Path,
+    stderr_path: Path,
+    timeout: float,
+) -> tuple[str, str]:
+    """The QMP conversation, its failures turned into one sentence each."""
+    try:
+        return asyncio.run(_save_stream(qmp_socket, stream_path, process, timeout))
+    except TimeoutError:
+        raise UserError(
+            f"probe: QEMU did not save its stream within {timeout:g} s (raise --timeout); "
+            f"its output: {stderr_tail(stderr_path) or 'none'}"
+        ) from None
+    except _Refused as refused:
+        raise UserError(
+            f"probe: QEMU could not save its migration stream: {printable(str(refused))}"
+            + (f"; its output: {tail}" if (tail := stderr_tail(stderr_path)) else "")
+        ) from None
+    except Exception as error:  # _EarlyExit, or the QMP connection lost as QEMU died
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=2)
+        if process.poll() is None:
+            reason = printable(str(error) or repr(error))
+            raise UserError(f"probe: the QMP conversation with QEMU failed: {reason}") from None
+        raise UserError(
+            f"probe: QEMU exited with status {process.returncode} before its stream was saved: "
+            f"{stderr_tail(stderr_path) or 'it printed nothing'}"
+        ) from None
