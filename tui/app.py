@@ -23,6 +23,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 
+from reginspect.textsafe import printable
 from tui.follow import POLL_INTERVAL, SourceReader, Watcher
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
@@ -167,7 +168,7 @@ class ReginspectApp(App[int]):
             notices = self.store.notices[self._notices_shown :]
             self._notices_shown = len(self.store.notices)
         for notice in notices:
-            self.notify(notice, markup=False, title="File changed")
+            self.notify(printable(notice), markup=False, title="File changed")
         if self.paused and self.view is not EMPTY_VIEW:
             return
         if not self.main.is_mounted:

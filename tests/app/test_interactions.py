@@ -504,3 +504,21 @@ async def test_one_stream_is_not_enough(in_data: Path) -> None:
         await ready(pilot)
         assert len(app.view.attempts) == 1
         assert any("--stream twice" in n.message for n in app._notifications)
+
+
+async def test_raw_view_switches_between_files(in_data: Path) -> None:
+    app = create_app([FAILED, FAILED_TRACE])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("l")
+        await pilot.pause()
+        raw = app.main.query_one(RawLogView)
+        first = raw.source
+        assert first == FAILED_TRACE  # the merged attempt's primary source: the trace file
+        await pilot.press("w")
+        await pilot.pause()
+        assert raw.source == FAILED
+        assert raw.line_count == data(FAILED).count(b"\n")
+        await pilot.press("w")
+        await pilot.pause()
+        assert raw.source == first

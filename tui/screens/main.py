@@ -6,6 +6,8 @@ chose (attempt, CPU, tab, filter, sort, selected register) across views.
 
 from __future__ import annotations
 
+import os
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -94,14 +96,19 @@ class MainScreen(Screen[None]):
         return self.store.read_lines(source, first, count)
 
     def _find(self, source: str, text: str, line: int, forward: bool) -> int | None:
+        """Runs on a worker thread: scans without the lock (on its own descriptor), so that
+        neither the reader nor the UI waits for a search through a gigabyte."""
         with self.store.lock:
             item = self.store.sources.get(source)
             if item is None or item.fd is None:
                 return None
-            index, fd = item.index, item.fd
-            needle = text.encode("utf-8", "replace")
-            # Scanning holds the lock: the reader waits, the UI does not (this is a worker).
-            return index.find(fd, needle, line, forward=forward)
+            index, fd = item.index, os.dup(item.fd)
+        try:
+            return index.find(fd, text.encode("utf-8", "replace"), line, forward=forward)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
 
     # -- what is selected ---------------------------------------------------------------------
 
