@@ -42,6 +42,16 @@ class RegisterInfoView:
     qemu_key: str
     note: str
 
+    @property
+    def generic(self) -> str:
+        """``S3_0_C1_C2_0``, the form kernels and assemblers print for a system register."""
+        fields = dict(self.fields)
+        try:
+            op0, op1, crn, crm, op2 = (fields[k] for k in ("op0", "op1", "CRn", "CRm", "op2"))
+        except KeyError:
+            return ""
+        return f"S{op0}_{op1}_C{crn}_C{crm}_{op2}"
+
 
 @dataclass(frozen=True, slots=True)
 class RegisterRow:
@@ -81,7 +91,8 @@ class RegisterRow:
         if not needle:
             return True
         haystack = [self.info.name, *self.info.aliases, self.id_text, self.formatted, self.raw]
-        haystack += [self.info.kind, self.info.qemu_key, f"{self.kvm_id:x}"]
+        haystack += [self.info.kind, self.info.qemu_key, f"{self.kvm_id:x}", self.info.encoding]
+        haystack.append(self.info.generic)
         return any(needle in item.lower() for item in haystack if item)
 
 

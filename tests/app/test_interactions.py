@@ -522,3 +522,12 @@ async def test_raw_view_switches_between_files(in_data: Path) -> None:
         await pilot.press("w")
         await pilot.pause()
         assert raw.source == first
+
+
+async def test_filter_knows_the_generic_sysreg_name(in_data: Path) -> None:
+    app = create_app([FAILED])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press(*"S3_0_C1_C2_0")
+        await pilot.pause()
+        assert [row.name for row in app.main.query_one(RegisterTable).shown] == ["ZCR_EL1"]

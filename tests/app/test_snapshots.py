@@ -117,7 +117,7 @@ def test_help_screen(snap_compare: SnapCompare, in_data: Path) -> None:
 
 def test_type_to_filter(snap_compare: SnapCompare, in_data: Path) -> None:
     app = create_app([FAILED])
-    assert snap_compare(app, terminal_size=WIDE, run_before=keys(*"S3_0_C1"))
+    assert snap_compare(app, terminal_size=WIDE, run_before=keys(*"APIA"))
 
 
 def test_untrusted_text_in_the_raw_view(snap_compare: SnapCompare, in_tmp: Path) -> None:
