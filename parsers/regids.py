@@ -156,17 +156,20 @@ def kvm_id_to_qemu_key(kvm_id: int) -> int | None:
 # -- text forms ---------------------------------------------------------------------------------
 
 _KVM_SYSREG = r"op0:(?P<s0>\d+) op1:(?P<s1>\d+) crn:(?P<sn>\d+) crm:(?P<sm>\d+) op2:(?P<s2>\d+)"
+# QEMU under KVM prints kvm_print_register_name()'s text; 11.1's messages put "system register "
+# before it, older ones do not. Accepted with or without the prefix, for every KVM form.
+_PREFIX = r"(?:system register )?"
 _FORMS: Final = re.compile(
-    r"(?P<sysreg_text>(?:system register )?" + _KVM_SYSREG + r")"
+    r"(?P<sysreg_text>" + _PREFIX + _KVM_SYSREG + r")"
     r"|(?P<key>system register 0x(?P<key_hex>[0-9a-fA-F]+)\b)"
-    r"|(?P<fw_feat>fw feat reg (?P<fw_feat_n>\d+))"
-    r"|(?P<fw>fw reg (?P<fw_n>\d+))"
-    r"|(?P<core>core reg (?P<core_hex>[0-9a-fA-F]+)\b)"
-    r"|(?P<demux>demuxed reg (?P<demux_hex>[0-9a-fA-F]+)\b)"
-    r"|(?P<zreg>SVE zreg n:(?P<z_n>\d+) slice:(?P<z_i>\d+))"
-    r"|(?P<preg>SVE preg n:(?P<p_n>\d+) slice:(?P<p_i>\d+))"
-    r"|(?P<ffr>SVE ffr slice:(?P<f_i>\d+))"
-    r"|(?P<vls>SVE VLS)"
+    r"|(?P<fw_feat>" + _PREFIX + r"fw feat reg (?P<fw_feat_n>\d+))"
+    r"|(?P<fw>" + _PREFIX + r"fw reg (?P<fw_n>\d+))"
+    r"|(?P<core>" + _PREFIX + r"core reg (?:0x)?(?P<core_hex>[0-9a-fA-F]+)\b)"
+    r"|(?P<demux>" + _PREFIX + r"demuxed reg (?:0x)?(?P<demux_hex>[0-9a-fA-F]+)\b)"
+    r"|(?P<zreg>" + _PREFIX + r"SVE zreg n:(?P<z_n>\d+) slice:(?P<z_i>\d+))"
+    r"|(?P<preg>" + _PREFIX + r"SVE preg n:(?P<p_n>\d+) slice:(?P<p_i>\d+))"
+    r"|(?P<ffr>" + _PREFIX + r"SVE ffr slice:(?P<f_i>\d+))"
+    r"|(?P<vls>" + _PREFIX + r"SVE VLS)"
     r"|(?P<generic>\bS(?P<g0>[0-3])_(?P<g1>[0-7])_C(?P<gn>\d+)_C(?P<gm>\d+)_(?P<g2>[0-7])\b)"
     r"|(?P<cp>\bp(?P<c_cp>1[45]), ?(?P<c_op1>\d+), ?c(?P<c_n>\d+)"
     r"(?:, ?c(?P<c_m>\d+), ?(?P<c_op2>\d+))?)"
@@ -184,9 +187,10 @@ def _ref_from_match(match: re.Match[str]) -> RegisterRef:
     if kind == "key":
         digits = match.group("key_hex")
         value = _hex(digits)
-        kvm_id = value if len(digits) > 8 else qemu_key_to_kvm_id(value)
-        split_id(kvm_id)
-        return RegisterRef(kvm_id, "qemu-key" if len(digits) <= 8 else "kvm-id", text, Accel.TCG)
+        if len(digits) > 8:  # not what QEMU prints, but unambiguous: a 64-bit id
+            split_id(value)
+            return RegisterRef(value, "kvm-id", text, Accel.UNKNOWN)
+        return RegisterRef(qemu_key_to_kvm_id(value), "qemu-key", text, Accel.TCG)
     if kind == "fw_feat":
         return RegisterRef(
             FW_FEAT_BASE | _index(match.group("fw_feat_n")), "kvm-text", text, Accel.KVM
@@ -256,9 +260,9 @@ def _ref_from_hex(digits: str, text: str) -> RegisterRef:
 
 
 def _ref_from_name(text: str) -> RegisterRef:
-    from parsers.catalogue import lookup_name  # the catalogue imports this module
+    from parsers.catalogue import resolve_name  # the catalogue imports this module
 
-    found = lookup_name(text)
+    found = resolve_name(text)
     if not found:
         raise RegisterIdError(f"{text!r} is not a register name, id or QEMU/KVM register form.")
     if len(found) > 1:

@@ -59,7 +59,12 @@ def test_bad_arguments_give_a_sentence_and_status_2_but_the_rest_is_decoded(run_
 def test_a_name_with_several_registers_lists_them_all(run_cli: Any) -> None:
     status, out, _ = run_cli("decode", "--json", "DBGDTRTX")
     assert status == 0
-    assert {item["id"] for item in json.loads(out)} == {"0x40200000200e0280", "0x40200000200e0298"}
+    found = {item["id"]: item for item in json.loads(out)}
+    # QEMU's AArch32 DBGDTRTX, the bogus one kept for migration, and DBGDTRTX_EL0 whose
+    # AArch32 view it is.
+    assert set(found) == {"0x40200000200e0280", "0x40200000200e0298", "0x6030000000139828"}
+    assert found["0x40200000200e0298"]["aliases"][0] == "BOGUS_DBGDTR_EL0"
+    assert all(item["input"] == "DBGDTRTX" for item in found.values())
 
 
 def test_free_text_from_stdin(run_cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -82,3 +87,76 @@ def test_kvm_accelerator_names_the_timer(run_cli: Any) -> None:
     _, out, _ = run_cli("decode", "--accel", "kvm", "0x603000000013df1a")
     assert "KVM_REG_ARM_TIMER_CNT" in out
     assert "swapped" in out
+
+
+def test_aarch32_keys_and_64_bit_accesses(run_cli: Any) -> None:
+    status, out, err = run_cli("decode", "--json", "0x200f0823", "0x200f8780")
+    assert (status, err) == (0, "")
+    hactlr2, wide = json.loads(out)
+    assert (hactlr2["id"], hactlr2["name"], hactlr2["kind"]) == (
+        "0x40200000200f0823",
+        "HACTLR2",
+        "cp15",
+    )
+    assert hactlr2["encoding"] == "p15, 4, c1, c0, 3"
+    assert hactlr2["fields"] == {"cp": 15, "opc1": 4, "CRn": 1, "CRm": 0, "opc2": 3, "ns": 1}
+    assert (wide["id"], wide["qemu_key"]) == ("0x40300000200f0780", "0x200f8780")
+    assert "64-bit access" in wide["encoding"]
+
+
+def test_the_json_is_a_stable_register_list(run_cli: Any) -> None:
+    _, out, _ = run_cli("decode", "--json", "0x603000000013c103", "fw feat reg 3")
+    first, second = json.loads(out)
+    assert list(first) == [
+        "id",
+        "name",
+        "aliases",
+        "kind",
+        "encoding",
+        "fields",
+        "known",
+        "qemu_key",
+        "note",
+        "input",
+    ]
+    assert (first["known"], first["qemu_key"], first["input"]) == (
+        True,
+        "0x1013c103",
+        "0x603000000013c103",
+    )
+    assert (second["kind"], second["qemu_key"], second["fields"]) == ("fw-feat", None, {"index": 3})
+
+
+def test_text_output_shows_every_part(run_cli: Any) -> None:
+    status, out, _ = run_cli("decode", "sctlr_el1", "S3_0_C15_C2_7")
+    assert status == 0
+    assert "0x603000000013c080  SCTLR_EL1" in out
+    assert "also: SCTLR, p15, 0, c1, c0, 0" in out  # the AArch32 view of a `both` register
+    assert "QEMU key: 0x1013c080" in out
+    assert "note: QEMU defines it for both states" in out
+    assert "0x603000000013c797  CPUPWRCTLR_EL1" in out
+    assert "encoding: op0=3 op1=0 CRn=15 CRm=2 op2=7" in out
+    assert out.count("0x") == 4  # one register each: SCTLR_EL1 means the AArch64 one
+
+
+def test_an_unknown_encoding_is_generic_and_marked(run_cli: Any) -> None:
+    status, out, _ = run_cli("decode", "--json", "0x603000000013ffff")
+    assert status == 0
+    (item,) = json.loads(out)
+    assert (item["name"], item["known"]) == ("S3_7_C15_C15_7", False)
+
+
+def test_the_timer_quirk_without_an_accelerator_says_both(run_cli: Any) -> None:
+    _, out, _ = run_cli("decode", "--json", "0x603000000013df1a", "--accel", "tcg")
+    (item,) = json.loads(out)
+    assert item["name"] == "CNTV_CVAL_EL0"
+    assert "KVM_REG_ARM_TIMER_CNT" in item["note"]
+    _, out, _ = run_cli("decode", "--json", "op0:3 op1:3 crn:14 crm:0 op2:2")
+    assert json.loads(out)[0]["name"] == "KVM_REG_ARM_TIMER_CVAL"  # KVM's text implies KVM
+
+
+def test_stdin_without_references_prints_nothing(
+    run_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("nothing to see 0x0 here\n"))
+    assert run_cli("decode", "-") == (0, "", "")
