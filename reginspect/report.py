@@ -139,6 +139,15 @@ def exit_status(attempts: Sequence[Attempt]) -> int:
 # -- rendering ----------------------------------------------------------------------------------
 
 
+def render(report: JsonDict, form: str, *, matched: bool = False) -> str:
+    """The report in one of the forms the commands offer: json, markdown or text."""
+    if form == "json":
+        return render_json(report)
+    if form == "markdown":
+        return render_markdown(report)
+    return render_text(report, matched=matched)
+
+
 def render_json(report: JsonDict) -> str:
     # ensure_ascii escapes every control and non-ASCII character: nothing in a log survives raw.
     return json.dumps(report, indent=2, ensure_ascii=True) + "\n"

@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from reginspect.errors import EXIT_FINDINGS, EXIT_OK
-from reginspect.report import build_report, render_json, render_markdown, render_text
+from reginspect.report import build_report, render
 from reginspect.streams import compare_files
 
 HELP = (
@@ -39,10 +39,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     attempt, problems = compare_files(args.source, args.destination)
     report = build_report(attempt.sources, [attempt], problems=problems)
-    if args.format == "json":
-        sys.stdout.write(render_json(report))
-    elif args.format == "markdown":
-        sys.stdout.write(render_markdown(report))
-    else:
-        sys.stdout.write(render_text(report, matched=args.matched))
+    sys.stdout.write(render(report, args.format, matched=args.matched))
     return EXIT_FINDINGS if attempt.has_differences() else EXIT_OK

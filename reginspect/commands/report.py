@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from reginspect.errors import EXIT_USAGE, UserError
 from reginspect.loading import load_logs
 from reginspect.model import Attempt, Session
-from reginspect.report import build_report, exit_status, render_json, render_markdown, render_text
+from reginspect.report import build_report, exit_status, render
 from reginspect.suggest import SettingError, Suggestion, parse_setting, suggestions_for
 
 HELP = (
@@ -85,10 +85,5 @@ def run(args: argparse.Namespace) -> int:
     session, attempts, problems = load_attempts(args.logs)
     suggestions = [s.to_json() for s in suggestions_from_args(attempts, args)]
     report = build_report(session.sources, attempts, suggestions, problems)
-    if args.format == "json":
-        sys.stdout.write(render_json(report))
-    elif args.format == "markdown":
-        sys.stdout.write(render_markdown(report))
-    else:
-        sys.stdout.write(render_text(report, matched=args.matched))
+    sys.stdout.write(render(report, args.format, matched=args.matched))
     return exit_status(attempts)
