@@ -1,0 +1,1033 @@
+"""Measure reginspect on this machine, side by side with grep and wc, in one command.
+
+    .venv/bin/python benchmarks/run.py [--size 1G] [--runs 3] [--skip-tui] [--quick] [--json PATH]
+
+1. ``reginspect report --format json`` on a big noisy log from ``make_log`` (cached under
+   ``/tmp/reginspect-bench/`` by its parameters, reused while its sha256 matches the manifest):
+   best-of-N wall time after one warm-up, MB/s, peak memory through a wrapper process, against
+   ``grep -c cpu_post_load`` and ``wc -l`` on the same file; the report checked against the
+   manifest (attempts, outcomes, the last failure's extra and missing ids, counts).
+2. The TUI, headless (Textual's Pilot, in a child process): start to the full register table,
+   append-to-table latency of failing attempts appended to the open log, resident memory.
+3. ``reginspect decode -`` of 100 000 ids, and the same ids through ``describe()``.
+4. ``reginspect compare`` of the corpus' saved stream pairs.
+5. ``reginspect probe`` of ``-cpu max`` when ``qemu-system-aarch64`` is installed.
+
+Prints one table (numbers, ratios, goals) and writes ``benchmarks/results/<UTC time>.json``.
+Sizes are binary (1G = 1024³ bytes); rates and memory are decimal (1 MB = 10⁶ bytes).
+Exit status: 0 measured and the report is correct, 1 the report is wrong, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import json
+import lzma
+import math
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+REPO: Final = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as a script: benchmarks/ is sys.path[0], not the repo
+    sys.path.insert(0, str(REPO))
+
+from benchmarks import make_log  # noqa: E402
+
+SCHEMA: Final = "reginspect.bench-run/1"
+CACHE: Final = Path("/tmp/reginspect-bench")
+RESULTS: Final = REPO / "benchmarks" / "results"
+MB: Final = 1_000_000
+QUICK_SIZE: Final = 100 << 20
+POLL: Final = 0.003  # seconds between two looks at the TUI's table
+APPEND_TIMEOUT: Final = 10.0
+QEMU_ARGS: Final = ("-M", "virt", "-nodefaults", "-display", "none", "-m", "128", "-cpu", "max")
+
+
+@dataclass(frozen=True)
+class Goal:
+    key: str  # where the value is in the result (dotted path)
+    label: str
+    limit: float
+    unit: str
+    at_least: bool = False  # a floor (rates), not a ceiling
+
+    def verdict(self, value: float | None) -> str:
+        if value is None:
+            return "n/a"
+        ok = value >= self.limit if self.at_least else value <= self.limit
+        return "PASS" if ok else "MISS"
+
+    def text(self) -> str:
+        return f"{'≥' if self.at_least else '≤'} {self.limit:g}{self.unit}"
+
+
+GOALS: Final = (
+    Goal("report.mb_per_s", "report throughput", 300, " MB/s", at_least=True),
+    Goal("ratios.report_over_grep", "report / grep", 3, "×"),
+    Goal("report.memory.peak_mb", "report peak memory", 120, " MB"),
+    Goal("tui.full_table_s", "TUI start → full table", 5, " s"),
+    Goal("tui.append_ms.p95", "TUI append → table, p95", 150, " ms"),
+    Goal("tui.peak_rss_mb", "TUI resident memory", 250, " MB"),
+)
+
+
+# -- running commands ---------------------------------------------------------------------------
+
+
+def reginspect_command() -> list[str]:
+    """The installed console script beside this Python, else ``python -m reginspect``."""
+    script = Path(sys.executable).parent / "reginspect"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "reginspect"]
+
+
+def timed(
+    command: Sequence[str], *, stdin: bytes | None = None, ok: Sequence[int] = (0,)
+) -> tuple[float, subprocess.CompletedProcess[bytes]]:
+    """Wall time of one run (process start to exit, output read through a pipe)."""
+    started = time.perf_counter()
+    done = subprocess.run(list(command), input=stdin, capture_output=True, check=False)
+    took = time.perf_counter() - started
+    if done.returncode not in ok:
+        tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+        raise RuntimeError(f"{' '.join(command[:3])}… exited {done.returncode}: {tail[0]}")
+    return took, done
+
+
+def best_of(
+    commands: Mapping[str, tuple[list[str], Sequence[int]]], runs: int
+) -> tuple[dict[str, list[float]], dict[str, subprocess.CompletedProcess[bytes]]]:
+    """One warm-up each (its output is returned), then ``runs`` rounds, commands interleaved so
+    that a change of load on the machine hits all of them alike."""
+    warm = {name: timed(command, ok=ok)[1] for name, (command, ok) in commands.items()}
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, (command, ok) in commands.items():
+            times[name].append(timed(command, ok=ok)[0])
+    return times, warm
+
+
+# The wrapper whose children are the measured command and its workers only: their peak RSS
+# (ru_maxrss of RUSAGE_CHILDREN: the largest single process) and, sampled every 20 ms, the sum
+# over the process tree (RSS, and PSS, which shares pages between fork()ed workers fairly).
+WRAPPER: Final = r"""
+import json, os, resource, subprocess, sys, time
+def tree(root):
+    parents = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    parents[int(name)] = int(f.read().rpartition(")")[2].split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    found, todo = [root], [root]
+    while todo:
+        pid = todo.pop()
+        kids = [p for p, q in parents.items() if q == pid]
+        found += kids
+        todo += kids
+    return found
+def memory(pid):
+    rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, pss
+with open(sys.argv[1], "wb") as out:
+    child = subprocess.Popen(sys.argv[2:], stdout=out)
+    rss_peak = pss_peak = samples = most = 0
+    while child.poll() is None:
+        pids = tree(child.pid)
+        sizes = [memory(pid) for pid in pids]
+        rss_peak = max(rss_peak, sum(s[0] for s in sizes))
+        pss_peak = max(pss_peak, sum(s[1] for s in sizes))
+        most = max(most, len(pids))
+        samples += 1
+        time.sleep(0.02)
+print(json.dumps({"returncode": child.returncode, "samples": samples, "processes": most,
+    "maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    "tree_rss_kb": rss_peak, "tree_pss_kb": pss_peak}))
+"""
+
+
+def memory_of(command: Sequence[str], scratch: Path) -> dict[str, Any]:
+    """Peak memory of one run of ``command`` and the processes it starts, in MB."""
+    out = scratch / f"wrapped-{os.getpid()}.out"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", WRAPPER, str(out), *command],
+            capture_output=True,
+            check=True,
+        )
+    finally:
+        out.unlink(missing_ok=True)
+    measured: dict[str, Any] = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    largest = measured["maxrss_kb"] * 1024 / MB
+    tree_rss = measured["tree_rss_kb"] * 1024 / MB
+    tree_pss = measured["tree_pss_kb"] * 1024 / MB
+    return {
+        "largest_process_mb": round(largest, 1),
+        "tree_rss_mb": round(tree_rss, 1),
+        "tree_pss_mb": round(tree_pss, 1),
+        # The goal is judged on the larger of the exact peak of the largest process and the
+        # sampled peak of the whole tree (PSS: what the tree takes from the machine).
+        "peak_mb": round(max(largest, tree_pss), 1),
+        "processes": measured["processes"],
+        "samples": measured["samples"],
+        "returncode": measured["returncode"],
+    }
+
+
+def timings(times: list[float]) -> dict[str, Any]:
+    return {
+        "best_s": round(min(times), 4),
+        "median_s": round(statistics.median(times), 4),
+        "runs_s": [round(t, 4) for t in times],
+    }
+
+
+# -- the log ------------------------------------------------------------------------------------
+
+
+def sha256_of(path: Path) -> str:
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def cached_log(
+    cache: Path, size: int, *, version: str, seed: int, failures: int
+) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """The generated log for these parameters: reused when its sha256 matches its manifest."""
+    path = cache / f"noisy-{size}-{version}-seed{seed}-f{failures}.log"
+    manifest_path = Path(f"{path}.manifest.json")
+    info: dict[str, Any] = {"path": str(path)}
+    if path.exists() and manifest_path.exists():
+        manifest: dict[str, Any] = json.loads(manifest_path.read_text())
+        started = time.perf_counter()
+        if path.stat().st_size == manifest["size"] and sha256_of(path) == manifest["sha256"]:
+            info |= {"reused": True, "sha256_check_s": round(time.perf_counter() - started, 2)}
+            return path, manifest, info
+    started = time.perf_counter()
+    made = make_log.generate(path, size, version=version, seed=seed, failures=failures)
+    info |= {"reused": False, "generate_s": round(time.perf_counter() - started, 2)}
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["sha256"] == made.sha256
+    return path, manifest, info
+
+
+# -- 1. report against grep and wc ---------------------------------------------------------------
+
+OUTCOMES: Final = {"ok": "succeeded", "fail": "failed"}
+
+
+def _ids(attempt: dict[str, Any], status: str) -> list[str]:
+    return sorted(
+        {
+            register["id"]
+            for cpu in attempt.get("cpus", [])
+            for register in cpu.get("registers", [])
+            if register.get("status") == status
+        }
+    )
+
+
+def check_report(report: dict[str, Any], manifest: dict[str, Any]) -> dict[str, Any]:
+    """The report against what the manifest says a correct reader finds."""
+    got = report.get("attempts", [])
+    want = manifest["attempts"]
+    checks: dict[str, dict[str, Any]] = {
+        "attempts": {"want": len(want), "got": len(got)},
+        "outcomes": {
+            "want": [OUTCOMES[a["outcome"]] for a in want],
+            "got": [a.get("outcome") for a in got],
+        },
+    }
+    last_want = [a for a in want if a["outcome"] == "fail"][-1]
+    failed = [a for a in got if a.get("outcome") == "failed"]
+    last_got = failed[-1] if failed else {}
+    checks["last_failure_extra"] = {
+        "want": sorted(last_want["extra"]),
+        "got": _ids(last_got, "extra"),
+    }
+    checks["last_failure_missing"] = {
+        "want": sorted(last_want["missing"]),
+        "got": _ids(last_got, "missing"),
+    }
+    counts_want, counts_got = [], []
+    for expected, attempt in zip(want, got, strict=False):
+        if expected["stream_count"] is None:
+            continue
+        cpus = attempt.get("cpus") or [{}]
+        counts_want.append([expected["stream_count"], expected["destination_count"]])
+        counts_got.append([cpus[0].get("stream_count"), cpus[0].get("destination_count")])
+    checks["counts"] = {"want": counts_want, "got": counts_got}
+    for check in checks.values():
+        check["ok"] = check["want"] == check["got"]
+    return {"passed": all(check["ok"] for check in checks.values()), "checks": checks}
+
+
+def bench_report(log: Path, manifest: dict[str, Any], runs: int, scratch: Path) -> dict[str, Any]:
+    for tool in ("grep", "wc"):
+        if shutil.which(tool) is None:
+            raise RuntimeError(f"{tool} is not installed")
+    report = [*reginspect_command(), "report", "--format", "json", str(log)]
+    commands = {
+        "report": (report, (0, 1)),
+        "grep": (["grep", "-c", "cpu_post_load", str(log)], (0, 1)),
+        "wc": (["wc", "-l", str(log)], (0,)),
+    }
+    times, warm = best_of(commands, runs)
+    size = manifest["size"]
+    result: dict[str, Any] = {}
+    for name, measured in times.items():
+        result[name] = timings(measured) | {"mb_per_s": round(size / min(measured) / MB, 1)}
+    result["report"]["exit_status"] = warm["report"].returncode
+    result["report"]["correctness"] = check_report(json.loads(warm["report"].stdout), manifest)
+    result["report"]["memory"] = memory_of(report, scratch)
+    result["grep"]["count"] = int(warm["grep"].stdout.split()[0])
+    result["wc"]["lines"] = int(warm["wc"].stdout.split()[0])
+    result["wc"]["lines_ok"] = result["wc"]["lines"] == manifest["lines"]
+    best = {name: min(measured) for name, measured in times.items()}
+    result["ratios"] = {
+        "report_over_grep": round(best["report"] / best["grep"], 2),
+        "report_over_wc": round(best["report"] / best["wc"], 2),
+    }
+    return result
+
+
+# -- 2. the TUI -----------------------------------------------------------------------------------
+
+
+def _naming_cases() -> list[tuple[str, str, list[str]]]:
+    """(case, status the table shows, ids) of the failing corpus cases whose log names registers:
+    the table shows extra registers first, else missing ones."""
+    found: list[tuple[str, str, list[str]]] = []
+    for name in make_log.case_names():
+        case = make_log.load_case(name)
+        if case.outcome != "fail" or case.cpu is None or case.binary != "qemu-system-aarch64":
+            continue
+        named = make_log.findings(case, case.lines[case.cpu :])
+        if named.extra:
+            found.append((name, "extra", named.extra))
+        elif named.missing:
+            found.append((name, "missing", named.missing))
+    return found
+
+
+def _tui_plan(
+    log: Path, manifest: dict[str, Any], appends: int, seed: int, scratch: Path
+) -> tuple[dict[str, Any], list[Path]]:
+    """A copy of the log to append to, the failing attempts to append, and what the table must
+    show after each: the child process only reads this."""
+    copy = scratch / f"tui-{os.getpid()}.log"
+    blocks = scratch / f"tui-{os.getpid()}.blocks"
+    made = [copy, blocks]
+    shutil.copyfile(log, copy)
+    last = [a for a in manifest["attempts"] if a["outcome"] == "fail"][-1]
+    status = "extra" if last["extra"] else "missing"
+    plan: dict[str, Any] = {
+        "log": str(copy),
+        "blocks": str(blocks),
+        "size": manifest["size"],
+        "final": {
+            "status": status,
+            "ids": last[status],
+            "first_line": last["first_line"],
+        },
+        "appends": [],
+    }
+    cases = _naming_cases()
+    rng = random.Random(f"reginspect-bench/tui/{seed}")
+    lines, offset = manifest["lines"], 0
+    clock = (make_log.EPOCH + 86_400) * 1_000_000
+    with blocks.open("wb") as sink:
+        for i in range(appends):
+            name, shows, ids = cases[i % len(cases)]
+            block = make_log.failure_block(name, seed=seed + i, clock=clock + i * 60_000_000)
+            sink.write(block)
+            plan["appends"].append(
+                {
+                    "case": name,
+                    "offset": offset,
+                    "length": len(block),
+                    "status": shows,
+                    "ids": ids,
+                    "first_line": lines + 1,
+                    # Appends land anywhere in the UI's refresh cycle (at most 10 a second).
+                    "gap_s": round(rng.uniform(0.02, 0.3), 3),
+                }
+            )
+            offset += len(block)
+            lines += block.count(b"\n")
+    return plan, made
+
+
+def bench_tui(
+    log: Path, manifest: dict[str, Any], appends: int, seed: int, scratch: Path, timeout: float
+) -> dict[str, Any]:
+    try:
+        import textual
+
+        from tui.app import create_app  # noqa: F401 - is the API there?
+    except ImportError as error:
+        return {"status": "n/a", "reason": f"the TUI cannot be imported: {error}"}
+    plan, made = _tui_plan(log, manifest, appends, seed, scratch)
+    plan_path = scratch / f"tui-{os.getpid()}.plan.json"
+    made.append(plan_path)
+    plan["timeout_s"] = timeout
+    plan_path.write_text(json.dumps(plan))
+    try:
+        wall = time.time()
+        done = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--tui-child", str(plan_path)],
+            capture_output=True,
+            timeout=timeout + appends * (APPEND_TIMEOUT + 1) + 60,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"status": "n/a", "reason": "the headless TUI did not finish in time"}
+    finally:
+        for path in made:
+            path.unlink(missing_ok=True)
+    lines = done.stdout.decode(errors="replace").strip().splitlines()
+    if done.returncode != 0 or not lines:
+        tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+        return {"status": "n/a", "reason": f"the headless TUI failed: {tail[0]}"}
+    child: dict[str, Any] = json.loads(lines[-1])
+    if child.get("status") != "ok":
+        return child
+    child["full_table_s"] = round(child.pop("full_table_wall") - wall, 3)
+    child["textual"] = getattr(textual, "__version__", "?")
+    return child
+
+
+def _vmrss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) * 1024 / MB, 1)
+    return 0.0
+
+
+def _percentile(values: Sequence[float], share: float) -> float:
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1))
+    return ordered[rank]  # nearest rank
+
+
+async def _tui_measure(plan: dict[str, Any], started: float) -> dict[str, Any]:
+    from tui.app import create_app
+    from tui.viewmodel import RegisterRow
+    from tui.widgets.register_table import RegisterTable
+
+    imported = time.perf_counter()
+    deadline = imported + float(plan["timeout_s"])
+
+    def shows(rows: Sequence[RegisterRow], want: dict[str, Any]) -> bool:
+        """The table lists the attempt's registers, and only registers of that attempt."""
+        ids = {f"0x{row.kvm_id:016x}" for row in rows}
+        return (
+            bool(rows)
+            and set(want["ids"]) <= ids
+            and all(row.status.value == want["status"] for row in rows)
+            and all((row.first_line or 0) >= want["first_line"] for row in rows)
+        )
+
+    app = create_app([plan["log"]])
+    result: dict[str, Any] = {"status": "ok"}
+    async with app.run_test(size=(160, 48)):
+        mounted = time.perf_counter()
+        table = app.main.query_one("#table", RegisterTable)
+        first_rows: float | None = None
+        while not shows(table.shown, plan["final"]):
+            now = time.perf_counter()
+            if first_rows is None and table.shown:
+                first_rows = now
+            if now > deadline:
+                return {"status": "n/a", "reason": "the full table did not appear in time"}
+            await asyncio.sleep(POLL)
+        full = time.perf_counter()
+        result["full_table_wall"] = time.time()
+        while app.view.reading and time.perf_counter() < deadline:
+            await asyncio.sleep(POLL)
+        read = time.perf_counter()
+        result |= {
+            "import_s": round(imported - started, 3),
+            "mount_s": round(mounted - imported, 3),
+            "first_rows_s": None if first_rows is None else round(first_rows - started, 3),
+            "table_after_import_s": round(full - imported, 3),
+            "read_done_after_import_s": round(read - imported, 3),
+            "rss_open_mb": _vmrss_mb(),
+        }
+        # Per append: when the reader fed the session, when the view had the new attempt, when
+        # the table listed its registers (ms after the write).
+        stages: dict[str, list[float]] = {"session": [], "view": [], "table": []}
+        missed = 0
+        with open(plan["log"], "ab") as log, open(plan["blocks"], "rb") as blocks:
+            for item in plan["appends"]:
+                await asyncio.sleep(item["gap_s"])
+                blocks.seek(item["offset"])
+                data = blocks.read(item["length"])
+                generation = app.store.session.generation
+                attempts = len(app.view.attempts)
+                seen: dict[str, float] = {}
+                appended = time.perf_counter()
+                log.write(data)
+                log.flush()
+                while not shows(table.shown, item):
+                    now = time.perf_counter()
+                    if "session" not in seen and app.store.session.generation != generation:
+                        seen["session"] = now
+                    if "view" not in seen and len(app.view.attempts) > attempts:
+                        seen["view"] = now
+                    if now - appended > APPEND_TIMEOUT:
+                        missed += 1
+                        break
+                    await asyncio.sleep(POLL)
+                else:
+                    now = time.perf_counter()
+                    seen["table"] = now
+                    for stage in stages:
+                        stages[stage].append((seen.get(stage, now) - appended) * 1000)
+        result["rss_after_appends_mb"] = _vmrss_mb()
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MB, 1)
+    result["appends"] = len(plan["appends"])
+    result["appends_missed"] = missed
+    result["append_bytes_mean"] = round(
+        statistics.fmean(item["length"] for item in plan["appends"]) if plan["appends"] else 0
+    )
+    latencies = stages["table"]
+    if latencies and not missed:
+        result["append_ms"] = {
+            "p50": round(_percentile(latencies, 0.50), 1),
+            "p95": round(_percentile(latencies, 0.95), 1),
+            "max": round(max(latencies), 1),
+            "min": round(min(latencies), 1),
+        }
+    else:
+        result["append_ms"] = {"p50": None, "p95": None, "max": None, "min": None}
+        result["append_reason"] = f"{missed} of {len(plan['appends'])} appends never showed"
+    result["append_stages_ms"] = {
+        stage: {
+            "p50": round(_percentile(values, 0.50), 1) if values else None,
+            "p95": round(_percentile(values, 0.95), 1) if values else None,
+        }
+        for stage, values in stages.items()
+    }
+    result["append_ms_each"] = [round(value, 1) for value in latencies]
+    return result
+
+
+def tui_child(plan_path: str) -> int:
+    started = time.perf_counter()
+    plan = json.loads(Path(plan_path).read_text())
+    result = asyncio.run(_tui_measure(plan, started))
+    print(json.dumps(result))
+    return 0
+
+
+# -- 3. decode ------------------------------------------------------------------------------------
+
+
+def decode_ids(count: int, seed: int) -> list[int]:
+    """Every id the catalogue names, then random AArch64 system register encodings."""
+    from parsers.catalogue import catalogue_ids
+    from parsers.regids import sysreg_id
+
+    ids = catalogue_ids()[:count]
+    rng = random.Random(f"reginspect-bench/decode/{seed}")
+    while len(ids) < count:
+        ids.append(
+            sysreg_id(
+                rng.randint(2, 3),
+                rng.randrange(8),
+                rng.randrange(16),
+                rng.randrange(16),
+                rng.randrange(8),
+            )
+        )
+    rng.shuffle(ids)
+    return ids
+
+
+def bench_decode(count: int, runs: int, seed: int) -> dict[str, Any]:
+    from parsers.catalogue import catalogue_ids, describe
+    from parsers.regids import RegisterIdError
+
+    started = time.perf_counter()
+    catalogue = len(catalogue_ids())  # loads the name tables
+    loaded = time.perf_counter() - started
+    ids = decode_ids(count, seed)
+    text = "".join(f"0x{kvm_id:016x}\n" for kvm_id in ids).encode()
+    command = [*reginspect_command(), "decode", "-"]
+    _, warm = timed(command, stdin=text)
+    decoded = sum(1 for line in warm.stdout.splitlines() if line.startswith(b"0x"))
+    cli = [timed(command, stdin=text)[0] for _ in range(runs)]
+    api: list[float] = []
+    errors = 0
+    for _ in range(runs):
+        describe.cache_clear()
+        started = time.perf_counter()
+        for kvm_id in ids:
+            try:
+                describe(kvm_id)
+            except RegisterIdError:
+                errors += 1
+        api.append(time.perf_counter() - started)
+    return {
+        "ids": count,
+        "catalogue_ids": catalogue,
+        "distinct_ids": len(set(ids)),
+        "catalogue_load_s": round(loaded, 3),
+        "cli": timings(cli)
+        | {
+            "ids_per_s": round(count / min(cli)),
+            "decoded": decoded,
+            "stdin_bytes": len(text),
+            "stdout_bytes": len(warm.stdout),
+        },
+        "api": timings(api) | {"ids_per_s": round(count / min(api)), "errors": errors // runs},
+        "correct": decoded == count and not errors,
+    }
+
+
+# -- 4. compare -----------------------------------------------------------------------------------
+
+
+def stream_pairs(scratch: Path, limit: int | None) -> list[tuple[str, Path, Path]]:
+    """Corpus cases with both saved streams, decompressed once into ``scratch``."""
+    corpus = make_log.corpus_dir()
+    pairs: list[tuple[str, Path, Path]] = []
+    for case in sorted(p for p in corpus.iterdir() if p.is_dir()):
+        sides: list[Path] = []
+        for side in ("src", "dst"):
+            stored = next(
+                (p for p in (case / f"{side}.mig", case / f"{side}.mig.xz") if p.exists()), None
+            )
+            if stored is None:
+                break
+            plain = scratch / "streams" / case.name / f"{side}.mig"
+            if not plain.exists():
+                data = stored.read_bytes()
+                data = lzma.decompress(data) if stored.suffix == ".xz" else data
+                plain.parent.mkdir(parents=True, exist_ok=True)
+                partial = plain.with_suffix(f".{os.getpid()}.part")
+                partial.write_bytes(data)
+                partial.replace(plain)
+            sides.append(plain)
+        if len(sides) == 2:
+            pairs.append((case.name, sides[0], sides[1]))
+    return pairs[:limit] if limit else pairs
+
+
+def bench_compare(scratch: Path, runs: int, limit: int | None) -> dict[str, Any]:
+    from reginspect.streams import compare_files
+
+    pairs = stream_pairs(scratch, limit)
+    if not pairs:
+        return {"status": "n/a", "reason": f"no saved stream pairs in {make_log.corpus_dir()}"}
+    base = reginspect_command()
+    per_pair: list[dict[str, Any]] = []
+    for name, src, dst in pairs:
+        command = [*base, "compare", "--format", "json", str(src), str(dst)]
+        timed(command, ok=(0, 1))
+        cli = [timed(command, ok=(0, 1))[0] for _ in range(runs)]
+        inproc: list[float] = []
+        for _ in range(max(runs, 3)):
+            started = time.perf_counter()
+            compare_files(str(src), str(dst))
+            inproc.append(time.perf_counter() - started)
+        per_pair.append(
+            {
+                "case": name,
+                "bytes": src.stat().st_size + dst.stat().st_size,
+                "cli_best_s": round(min(cli), 4),
+                "in_process_best_s": round(min(inproc), 5),
+            }
+        )
+    stream_sizes = [p.stat().st_size for _, src, dst in pairs for p in (src, dst)]
+    cli_best = [p["cli_best_s"] for p in per_pair]
+    inproc_best = [p["in_process_best_s"] for p in per_pair]
+    total_bytes = sum(p["bytes"] for p in per_pair)
+    return {
+        "status": "ok",
+        "pairs": len(pairs),
+        "stream_bytes": {
+            "min": min(stream_sizes),
+            "max": max(stream_sizes),
+            "mean": round(statistics.fmean(stream_sizes)),
+        },
+        "cli_s": {"median": round(statistics.median(cli_best), 4), "max": round(max(cli_best), 4)},
+        "in_process_s": {
+            "median": round(statistics.median(inproc_best), 5),
+            "max": round(max(inproc_best), 5),
+        },
+        "in_process_mb_per_s": round(total_bytes / sum(inproc_best) / MB, 1),
+        "per_pair": per_pair,
+    }
+
+
+# -- 5. probe -------------------------------------------------------------------------------------
+
+
+def bench_probe(runs: int) -> dict[str, Any]:
+    from reginspect.cli import COMMANDS
+
+    qemu = shutil.which("qemu-system-aarch64")
+    if qemu is None:
+        return {"status": "skipped", "reason": "qemu-system-aarch64 is not installed"}
+    if "probe" not in COMMANDS:
+        return {"status": "skipped", "reason": "reginspect has no probe command"}
+    command = [*reginspect_command(), "probe", "--json", "--", qemu, *QEMU_ARGS]
+    try:
+        _, warm = timed(command)
+        times = [timed(command)[0] for _ in range(runs)]
+    except RuntimeError as error:
+        return {"status": "n/a", "reason": str(error)}
+    registers = json.loads(warm.stdout)
+    return {
+        "status": "ok",
+        "command": f"probe --json -- qemu-system-aarch64 {' '.join(QEMU_ARGS)}",
+        "registers": len(registers),
+    } | timings(times)
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    model = "?"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
+        model = next((ln.split(":", 1)[1].strip() for ln in cpuinfo if "model name" in ln), "?")
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    git = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, check=False
+    )
+    dirty = subprocess.run(
+        ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        check=False,
+    )
+    return {
+        "cpus": len(os.sched_getaffinity(0)),
+        "cpu_model": model,
+        "memory_mb": round(memory / MB),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "commit": git.stdout.decode().strip() or None,
+        "changed_files": len(dirty.stdout.decode().splitlines()),
+        "load_before": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def lookup(result: dict[str, Any], key: str) -> float | None:
+    value: Any = result
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def section(
+    result: dict[str, Any], name: str, measure: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """Run one part; a part that cannot run says why instead of giving a number."""
+    print(f"… {name}", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    try:
+        part = measure()
+    except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as error:
+        part = {"status": "n/a", "reason": str(error)}
+    part.setdefault("status", "ok")
+    part["section_s"] = round(time.perf_counter() - started, 1)
+    result[name] = part
+    return part
+
+
+# -- the table ------------------------------------------------------------------------------------
+
+
+def _s(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
+
+
+def _mb(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.0f} MB"
+
+
+def table(result: dict[str, Any]) -> str:
+    goals = {goal.key: goal for goal in GOALS}
+    rows: list[tuple[str, ...]] = [("what", "value", "rate, detail", "goal", "")]
+
+    def row(label: str, value: str, extra: str = "", key: str | None = None) -> None:
+        goal = goals.get(key or "")
+        if goal is None:
+            rows.append((label, value, extra, "", ""))
+        else:
+            rows.append((label, value, extra, goal.text(), goal.verdict(lookup(result, goal.key))))
+
+    def missing(label: str, part: dict[str, Any], *keys: str) -> None:
+        status = str(part.get("status", "n/a"))
+        reason = str(part.get("reason", ""))
+        if not keys:
+            rows.append((label, status, reason, "", ""))
+        for key in keys:
+            rows.append((goals[key].label, status, reason, goals[key].text(), "n/a"))
+
+    log = result["log"]
+    report = result.get("report", {})
+    runs = result["args"]["runs"]
+    if report.get("status") == "ok":
+        memory = report["memory"]
+        correct = report["correctness"]
+        row(
+            f"report --format json (best of {runs})",
+            _s(report["best_s"]),
+            f"{report['mb_per_s']:.0f} MB/s",
+            "report.mb_per_s",
+        )
+        row(
+            f"grep -c cpu_post_load (best of {runs})",
+            _s(result["grep"]["best_s"]),
+            f"{result['grep']['mb_per_s']:.0f} MB/s",
+        )
+        row(
+            f"wc -l (best of {runs})",
+            _s(result["wc"]["best_s"]),
+            f"{result['wc']['mb_per_s']:.0f} MB/s",
+        )
+        ratios = result["ratios"]
+        row("report / grep", f"{ratios['report_over_grep']:.2f}×", "", "ratios.report_over_grep")
+        row("report / wc", f"{ratios['report_over_wc']:.2f}×")
+        row(
+            "report peak memory",
+            _mb(memory["peak_mb"]),
+            f"largest process {memory['largest_process_mb']:.0f} MB (ru_maxrss), "
+            f"tree PSS {memory['tree_pss_mb']:.0f} / RSS {memory['tree_rss_mb']:.0f} MB "
+            f"({memory['processes']} processes)",
+            "report.memory.peak_mb",
+        )
+        failed = [name for name, check in correct["checks"].items() if not check["ok"]]
+        row(
+            "report correct (manifest)",
+            "yes" if correct["passed"] else "NO",
+            "attempts, outcomes, last failure's extra/missing ids, counts"
+            if not failed
+            else "wrong: " + ", ".join(failed),
+        )
+    else:
+        missing(
+            "report", report, "report.mb_per_s", "ratios.report_over_grep", "report.memory.peak_mb"
+        )
+    tui = result.get("tui", {})
+    if tui.get("status") == "ok":
+        row(
+            "TUI start → full table",
+            _s(tui["full_table_s"]),
+            f"imports {_s(tui['import_s'])}, mount {_s(tui['mount_s'])}, whole file read "
+            f"{_s(tui['read_done_after_import_s'] + tui['import_s'])}",
+            "tui.full_table_s",
+        )
+        append = tui["append_ms"]
+        p50 = "n/a" if append["p50"] is None else f"{append['p50']:.0f} ms"
+        p95 = "n/a" if append["p95"] is None else f"{append['p95']:.0f} ms"
+        row(
+            f"TUI append → table, p50 / p95 ({tui['appends']})",
+            f"{p50} / {p95}",
+            tui.get("append_reason")
+            or f"max {append['max']:.0f} ms, {tui['append_bytes_mean'] / 1024:.0f} KiB each; "
+            f"p50 in session {tui['append_stages_ms']['session']['p50']:.0f} ms, "
+            f"in view {tui['append_stages_ms']['view']['p50']:.0f} ms",
+            "tui.append_ms.p95",
+        )
+        row(
+            "TUI resident memory (peak)",
+            _mb(tui["peak_rss_mb"]),
+            f"open {_mb(tui['rss_open_mb'])}, after appends {_mb(tui['rss_after_appends_mb'])}",
+            "tui.peak_rss_mb",
+        )
+    else:
+        missing("TUI", tui, "tui.full_table_s", "tui.append_ms.p95", "tui.peak_rss_mb")
+    decode = result.get("decode", {})
+    if decode.get("status") == "ok":
+        row(
+            f"decode - of {decode['ids']:,} ids (CLI)",
+            _s(decode["cli"]["best_s"]),
+            f"{decode['cli']['ids_per_s']:,} ids/s" + ("" if decode["correct"] else ", WRONG"),
+        )
+        row(
+            f"describe() of {decode['ids']:,} ids (API)",
+            _s(decode["api"]["best_s"]),
+            f"{decode['api']['ids_per_s']:,} ids/s, cold cache",
+        )
+    else:
+        missing("decode", decode)
+    compare = result.get("compare", {})
+    if compare.get("status") == "ok":
+        sizes = compare["stream_bytes"]
+        row(
+            f"compare, {compare['pairs']} corpus pairs (CLI)",
+            f"{_s(compare['cli_s']['median'])} median",
+            f"max {_s(compare['cli_s']['max'])}; streams {sizes['min'] / MB:.2f}–"
+            f"{sizes['max'] / MB:.2f} MB",
+        )
+        row(
+            "compare in process (compare_files)",
+            f"{compare['in_process_s']['median'] * 1000:.1f} ms median",
+            f"{compare['in_process_mb_per_s']:.0f} MB/s of stream",
+        )
+    else:
+        missing("compare", compare)
+    probe = result.get("probe", {})
+    if probe.get("status") == "ok":
+        row(
+            f"probe -cpu max (best of {runs})",
+            _s(probe["best_s"]),
+            f"{probe['registers']} registers",
+        )
+    else:
+        missing("probe", probe)
+
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    head = (
+        f"reginspect benchmark: {log['size'] / (1 << 20):.0f} MiB log, {log['lines']:,} lines, "
+        f"{log['attempts']} attempts ({'reused' if log['reused'] else 'generated'}); "
+        f"{result['machine']['cpus']} CPUs, load {result['machine']['load_before'][0]:.2f} → "
+        f"{result['machine']['load_after'][0]:.2f}, commit {result['machine']['commit']}"
+    )
+    lines = [head, ""]
+    for r in rows:
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--size", type=make_log.parse_size, help="log size (default 1G)")
+    parser.add_argument("--runs", type=int, help="timed runs after the warm-up (default 3)")
+    parser.add_argument("--quick", action="store_true", help="smoke test: 100M, 1 run")
+    parser.add_argument("--skip-tui", action="store_true", help="do not measure the TUI")
+    parser.add_argument("--skip-probe", action="store_true", help="do not run QEMU")
+    parser.add_argument("--json", type=Path, help="result file (default benchmarks/results/)")
+    parser.add_argument("--version", default="mixed", help="QEMU versions of the log")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--failures", type=int, default=3)
+    parser.add_argument("--appends", type=int, help="failing attempts appended (default 50)")
+    parser.add_argument("--decode-ids", type=int, help="ids to decode (default 100000)")
+    parser.add_argument("--pairs", type=int, help="corpus stream pairs to compare (default all)")
+    parser.add_argument("--cache", type=Path, default=CACHE, help=f"default {CACHE}")
+    parser.add_argument("--tui-child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    quick = args.quick
+    args.size = args.size or (QUICK_SIZE if quick else 1 << 30)
+    args.runs = max(1, args.runs or (1 if quick else 3))
+    args.appends = args.appends if args.appends is not None else (10 if quick else 50)
+    args.decode_ids = args.decode_ids or (20_000 if quick else 100_000)
+    args.pairs = args.pairs if args.pairs is not None else (3 if quick else None)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.tui_child:
+        return tui_child(args.tui_child)
+    result: dict[str, Any] = {
+        "schema": SCHEMA,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "args": {
+            "size": args.size,
+            "runs": args.runs,
+            "quick": args.quick,
+            "version": args.version,
+            "seed": args.seed,
+            "failures": args.failures,
+            "appends": args.appends,
+            "decode_ids": args.decode_ids,
+            "pairs": args.pairs,
+        },
+        "machine": machine(),
+        "goals": {},
+    }
+    args.cache.mkdir(parents=True, exist_ok=True)
+    print("… log", file=sys.stderr, flush=True)
+    try:
+        log, manifest, info = cached_log(
+            args.cache, args.size, version=args.version, seed=args.seed, failures=args.failures
+        )
+    except ValueError as error:
+        print(f"run: {error}", file=sys.stderr)
+        return 2
+    result["log"] = info | {
+        "size": manifest["size"],
+        "lines": manifest["lines"],
+        "sha256": manifest["sha256"],
+        "attempts": len(manifest["attempts"]),
+        "failures": manifest["failures"],
+    }
+
+    def report() -> dict[str, Any]:
+        measured = bench_report(log, manifest, args.runs, args.cache)
+        for name in ("grep", "wc", "ratios"):
+            result[name] = measured.pop(name)
+        return dict(measured.pop("report"))
+
+    section(result, "report", report)
+    if args.skip_tui:
+        result["tui"] = {"status": "skipped", "reason": "--skip-tui"}
+    else:
+        timeout = max(120.0, args.size / (5 * MB))  # 5 MB/s at worst
+        section(
+            result,
+            "tui",
+            lambda: bench_tui(log, manifest, args.appends, args.seed, args.cache, timeout),
+        )
+    section(result, "decode", lambda: bench_decode(args.decode_ids, args.runs, args.seed))
+    section(result, "compare", lambda: bench_compare(args.cache, args.runs, args.pairs))
+    if args.skip_probe:
+        result["probe"] = {"status": "skipped", "reason": "--skip-probe"}
+    else:
+        section(result, "probe", lambda: bench_probe(args.runs))
+    result["machine"]["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    for goal in GOALS:
+        value = lookup(result, goal.key)
+        result["goals"][goal.key] = {
+            "label": goal.label,
+            "limit": goal.limit,
+            "unit": goal.unit.strip(),
+            "at_least": goal.at_least,
+            "value": value,
+            "verdict": goal.verdict(value),
+        }
+    correct = result["report"].get("correctness", {}).get("passed", False)
+    result["correct"] = bool(correct)
+    path = args.json or RESULTS / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1) + "\n")
+    print(table(result))
+    print(f"\nresult: {path}")
+    return 0 if correct else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
