@@ -180,6 +180,7 @@ class SourceReader:
                 self._head = (self._head + data)[:TAIL]
             self._tail = (self._tail + data)[-TAIL:]
             self._feed(data)
+            time.sleep(0)  # hand the GIL to the UI between chunks: keys stay answered
         if self.source.status in (SourceStatus.READING, SourceStatus.WAITING):
             self._set(SourceStatus.LIVE)
 

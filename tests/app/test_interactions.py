@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
+
+from textual import events
 
 from parsers.logevents import Status
 from reginspect.advice import TRACE_OPTIONS_11
@@ -531,3 +534,36 @@ async def test_filter_knows_the_generic_sysreg_name(in_data: Path) -> None:
         await pilot.press(*"S3_0_C1_C2_0")
         await pilot.pause()
         assert [row.name for row in app.main.query_one(RegisterTable).shown] == ["ZCR_EL1"]
+
+
+async def test_big_file_read_in_a_thread_with_progress(in_tmp: Path) -> None:
+    from tui.widgets.read_progress import ReadProgress
+
+    noise = b"12345@1795566034.427685:ram_load_loop ram addr 0x0 flags 0x2 host 0x7f\n" * 20000
+    with Path("big.log").open("wb") as out:
+        for _ in range(90):  # ~130 MB of trace noise, then the failure
+            out.write(noise)
+        out.write(data(FAILED))
+    app = create_app(["big.log"])
+    async with app.run_test(size=SIZE) as pilot:
+        progress = app.main.query_one(ReadProgress)
+        for _ in range(500):
+            await pilot.pause(0.01)
+            if progress.display:
+                break
+        assert progress.display, "no progress bar during the first read"
+        assert app.store.sources["big.log"].status.value == "reading"
+        # A key as the terminal sends it (Pilot.press would wait for the app to be idle).
+        start = time.monotonic()
+        app.post_message(events.Key("s", "s"))
+        while _active_view(app) != "suggestions" and time.monotonic() - start < 5:
+            await asyncio.sleep(0.005)
+        answered = time.monotonic() - start
+        print(f"key answered in {answered * 1000:.0f} ms while reading")
+        assert answered < 1.0  # typically 10-300 ms, depending on the machine's load
+        assert app.store.sources["big.log"].status.value == "reading"
+        await pilot.press("r")
+        assert await app.settled(timeout=60)
+        await pilot.pause()
+        assert not progress.display
+        assert len(app.main.query_one(RegisterTable).shown) == 88
