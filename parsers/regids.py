@@ -54,7 +54,8 @@ GROUP_FW_FEAT: Final = 0x16
 _ARM64_GROUPS: Final = frozenset(
     (GROUP_CORE, GROUP_DEMUX, GROUP_SYSREG, GROUP_FW, GROUP_SVE, GROUP_FW_FEAT)
 )
-_ARM_GROUPS: Final = frozenset((*range(16), GROUP_CORE, GROUP_DEMUX, GROUP_VFP, GROUP_FW))
+# 32-bit Arm: coprocessor registers exist for cp14 (debug) and cp15 (system) only.
+_ARM_GROUPS: Final = frozenset((14, 15, GROUP_CORE, GROUP_DEMUX, GROUP_VFP, GROUP_FW))
 
 ARM64_BASE: Final = ARCH_ARM64 << 56
 SYSREG_BASE: Final = ARM64_BASE | SIZE_U64 << 52 | GROUP_SYSREG << 16
@@ -135,8 +136,12 @@ def qemu_key_to_kvm_id(key: int) -> int:
     if key & ~(NS_BIT | 0x0FFFFFFF) or key & 0x0FFF0000 == 0:
         raise RegisterIdError(f"{key:#x} is not a QEMU register key.")
     cp = key >> 16 & 0xFFF
-    if cp > 15:
+    if cp not in (14, 15):
         raise RegisterIdError(f"{key:#x} is not a QEMU register key (coprocessor {cp}).")
+    if key & QEMU_KEY_IS64 and key & 0x7807:
+        raise RegisterIdError(
+            f"{key:#x} is not a QEMU register key (a 64-bit access has no CRn or opc2)."
+        )
     is64 = bool(key & QEMU_KEY_IS64)
     size = SIZE_U64 if is64 else SIZE_U32
     return ARCH_ARM << 56 | size << 52 | (key & ~QEMU_KEY_IS64)
@@ -279,26 +284,81 @@ def parse_reference(text: str) -> RegisterRef:
         raise RegisterIdError(
             f"{stripped[:80]!r} is not a register id, name or QEMU/KVM register form."
         )
-    return _ref_from_match(match)
+    return _checked(_ref_from_match(match))
 
 
+def _checked(ref: RegisterRef) -> RegisterRef:
+    """The reference, once the catalogue agrees it is a possible register (sizes, indexes)."""
+    from parsers.catalogue import describe  # the catalogue imports this module
+
+    describe(ref.kvm_id, ref.accel)
+    return ref
+
+
+# A bare number in free text is mostly something else (RAM addresses such as ``addr: 0xe0000``
+# in ``ram_load_loop`` traces): only 64-bit ids and the keys QEMU prints for registers it really
+# migrates (AArch64 ``0x1013....``, AArch32 non-secure ``0x200e....``/``0x200f....``) count.
+# QEMU's ``system register 0x...`` form takes any key.
+_WORTH_A_KEY = re.compile(r"0*(?:[0-9a-fA-F]{9,}|1013[0-9a-fA-F]{4}|200[efEF][0-9a-fA-F]{4})")
 _WORTH_A_NAME = re.compile(r"[A-Z][A-Z0-9]*_[A-Z0-9_]+|[A-Z]{2,}[A-Z0-9]*\d[A-Z0-9]*|[A-Z]{4,}")
 
 
 def find_references(text: str) -> list[tuple[int, int, RegisterRef]]:
     """Every register reference in free text, as (start, end, ref). Never raises.
 
-    Bare numbers count only when they are valid Arm ids or QEMU keys; bare words only when they
-    look like register names (upper case) and the catalogue knows them.
+    Every form ``parse_reference`` takes, with two limits against false hits: a bare number
+    counts when it is a valid 64-bit id or an 8-digit QEMU key of a migrated register
+    (``0x1013....``, ``0x200e....``, ``0x200f....``; any key after ``system register ``), and a
+    bare word when it looks like a register name (upper case, ``TCR2_EL1``) the catalogue knows.
+    Every reference is one ``describe`` accepts.
     """
     found: list[tuple[int, int, RegisterRef]] = []
-    for match in _FORMS.finditer(text):
+    end = 0
+    for start in _candidates(text):
+        if start < end:
+            continue  # inside the previous match
+        match = _FORMS.match(text, start)
+        if match is None:
+            continue
+        end = match.end()
         kind = match.lastgroup
         if kind == "name" and not _WORTH_A_NAME.fullmatch(match.group(0)):
             continue
+        if kind == "hex" and not _WORTH_A_KEY.fullmatch(match.group("hex_digits")):
+            continue
         try:
-            ref = _ref_from_match(match)
+            ref = _checked(_ref_from_match(match))
         except (RegisterIdError, ValueError):
             continue
-        found.append((match.start(), match.end(), ref))
+        found.append((start, end, ref))
     return found
+
+
+# Where a reference may start. Scanning for these separately (literal prefixes, simple classes)
+# is many times faster than letting one big alternation try every position of a large log.
+_LITERAL_STARTS: Final = (
+    "system register ",
+    "op0:",
+    "fw reg ",
+    "fw feat reg ",
+    "core reg ",
+    "demuxed reg ",
+    "SVE ",
+)
+_PATTERN_STARTS: Final = (
+    re.compile(r"0[xX]0*(?:[46]0[0-9a-fA-F]{14}|1013[0-9a-fA-F]{4}|200[efEF][0-9a-fA-F]{4})\b"),
+    re.compile(r"p1[45],"),
+    re.compile(r"\b(?:[A-Z][A-Z0-9]*_|[A-Z]{2})"),  # what _WORTH_A_NAME may take; S3_0_C15_C2_7
+)
+
+
+def _candidates(text: str) -> list[int]:
+    starts: set[int] = set()
+    for literal in _LITERAL_STARTS:
+        position = text.find(literal)
+        while position >= 0:
+            starts.add(position)
+            position = text.find(literal, position + 1)
+    for pattern in _PATTERN_STARTS:
+        starts.update(match.start() for match in pattern.finditer(text))
+    return sorted(starts)

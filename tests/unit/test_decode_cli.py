@@ -160,3 +160,24 @@ def test_stdin_without_references_prints_nothing(
 ) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("nothing to see 0x0 here\n"))
     assert run_cli("decode", "-") == (0, "", "")
+
+
+def test_the_sample_free_text(run_cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import SAMPLES
+
+    text = (SAMPLES / "decode-input.txt").read_text()
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    status, out, err = run_cli("decode", "--json", "-")
+    assert (status, err) == (0, "")
+    items = json.loads(out)
+    assert [item["name"] for item in items] == [
+        "TCR2_EL1",
+        "HACTLR2",
+        "PIRE0_EL1",
+        "KVM_REG_ARM_VENDOR_HYP_BMAP_2",
+        "PIRE0_EL1",
+        "DBGDTRTX",
+        "PIR_EL1",
+    ]
+    assert items[0]["input"] == "system register 0x1013c103"
+    assert all(item["known"] for item in items)
