@@ -172,6 +172,8 @@ AARCH32_NAMES: dict[str, tuple[str, ...]] = {
     "DBGVCR32_EL2": ("DBGVCR",),
     "IFSR32_EL2": ("IFSR",),
     "DACR32_EL2": ("DACR",),
+    "TEECR32_EL1": ("TEECR",),
+    "TEEHBR32_EL1": ("TEEHBR",),
 }
 _DEBUG_LOOP = re.compile(r"(DBG[BW][VC]R\d+)_EL1")
 
