@@ -88,7 +88,9 @@ def test_quick_run_writes_every_key_and_the_report_is_correct(tmp_path: Path, ca
     assert correctness["checks"]["last_failure_extra"]["want"]  # the 11.1 failure names some
     for name in ("report", "grep", "wc"):
         part = result[name]
-        assert {"best_s", "median_s", "runs_s", "mb_per_s"} <= part.keys()
+        assert {"best_s", "median_s", "runs_s", "mb_per_s", "cpu_best_s", "cpu_s_per_gib"} <= (
+            part.keys()
+        )
         assert len(part["runs_s"]) == 1  # --quick: one run after the warm-up
         assert all(number(part[key]) for key in ("best_s", "median_s", "mb_per_s"))
     assert result["wc"]["lines_ok"] is True
@@ -98,6 +100,7 @@ def test_quick_run_writes_every_key_and_the_report_is_correct(tmp_path: Path, ca
     assert memory["returncode"] == 1
     assert number(result["ratios"]["report_over_grep"])
     assert number(result["ratios"]["report_over_wc"])
+    assert number(result["ratios"]["report_over_grep_cpu"])
 
     decode = result["decode"]
     assert decode["status"] == "ok"
