@@ -25,6 +25,7 @@ from tui.store import Source, SourceStatus, Store
 CHUNK = 256 * 1024
 POLL_INTERVAL = 0.05  # --poll, and files whose directory cannot be watched
 WATCHED_INTERVAL = 0.5  # a safety net when inotify is on: events can be lost (overflow)
+PROGRESS = 0.1  # seconds between two "more was read" messages during a long read
 TAIL = 64  # bytes before our position checked to tell an in-place rewrite from growth
 
 Notify = Callable[[], None]
@@ -71,7 +72,7 @@ class SourceReader:
         self.wake.wait(self.interval if interval is None else interval)
         self.wake.clear()
 
-    def _feed(self, data: bytes) -> None:
+    def _feed(self, data: bytes, *, notify: bool = True) -> None:
         with self.store.lock:
             if self._spool is not None:
                 self._spool.write(data)
@@ -79,7 +80,8 @@ class SourceReader:
             self.store.session.feed(self.source.name, data)
             self.source.index.feed(data)
             self.source.done += len(data)
-        self.notify()
+        if notify:
+            self.notify()
 
     def _close_file(self) -> None:
         with self.store.lock:
@@ -169,8 +171,12 @@ class SourceReader:
         return True
 
     def _drain(self) -> None:
-        """Read what was appended since last time, in chunks, telling the UI as it goes."""
+        """Read what was appended since last time, in chunks. The UI is told once at the end
+        (an append of a few chunks must not reach the screen half now, half a refresh later),
+        and every PROGRESS seconds of a long read."""
         assert self._fd is not None
+        told = time.monotonic()
+        untold = False
         while not self.stop.is_set():
             data = os.read(self._fd, CHUNK)
             if not data:
@@ -179,8 +185,14 @@ class SourceReader:
             if len(self._head) < TAIL:
                 self._head = (self._head + data)[:TAIL]
             self._tail = (self._tail + data)[-TAIL:]
-            self._feed(data)
+            now = time.monotonic()
+            untold = now - told < PROGRESS
+            self._feed(data, notify=not untold)
+            if not untold:
+                told = now
             time.sleep(0)  # hand the GIL to the UI between chunks: keys stay answered
+        if untold:
+            self.notify()
         if self.source.status in (SourceStatus.READING, SourceStatus.WAITING):
             self._set(SourceStatus.LIVE)
 

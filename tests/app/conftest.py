@@ -17,6 +17,15 @@ def data(name: str) -> bytes:
     return (DATA / name).read_bytes()
 
 
+@pytest.fixture(autouse=True)
+def no_animations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tabs slide their underline when a label's width changes: a snapshot could catch it
+    half-way. Apps made from now on do not animate (read by App.__init__)."""
+    import textual.constants
+
+    monkeypatch.setattr(textual.constants, "TEXTUAL_ANIMATIONS", "none")
+
+
 @pytest.fixture
 def in_data(monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run in the data directory so that screens show short, stable relative paths."""

@@ -149,7 +149,14 @@ class MainScreen(Screen[None]):
         header.view = view
         header.paused = paused
         self.query_one("#progress", ReadProgress).show(view)
-        self.query_one("#navigator", AttemptNavigator).show(view)
+        navigator = self.query_one("#navigator", AttemptNavigator)
+        navigator.show(view)
+        # Take the navigator's choice now (its Selected message comes a loop later): a new
+        # attempt's registers are on screen in this refresh.
+        if navigator.selected != self.target:
+            self.target = navigator.selected
+            self.raw_source = None
+            self._tab_chosen = False
         self.render_selection()
 
     def render_selection(self) -> None:

@@ -46,6 +46,11 @@ class AttemptNavigator(Tree[Target]):
         self._announced: Target | None = None
 
     @property
+    def selected(self) -> Target | None:
+        """What the other panes should show (announced, or about to be)."""
+        return self._announced
+
+    @property
     def target(self) -> Target | None:
         node = self.cursor_node
         return None if node is None else node.data
