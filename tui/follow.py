@@ -241,6 +241,8 @@ class SourceReader:
             self.source.fd = spool.fileno()
 
     def _read_compressed(self, fd: int, info: os.stat_result) -> None:
+        # Damaged or whole, it is read once: again only when the file changes.
+        self._stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
         self._new_spool()
         self._set(SourceStatus.READING)
         stream = os.fdopen(os.dup(fd), "rb")
@@ -256,7 +258,6 @@ class SourceReader:
             return
         finally:
             stream.close()
-        self._stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
         with self.store.lock:
             self.source.done = self.source.total
         self._set(SourceStatus.ENDED, f"compressed ({self.source.compressed}): read whole")

@@ -7,9 +7,7 @@ them is kept outside the lock).
 
 from __future__ import annotations
 
-import contextlib
 import enum
-import os
 import threading
 from dataclasses import dataclass, field
 
@@ -97,11 +95,3 @@ class Store:
         with self.lock:
             source = self.sources.get(name)
             return 0 if source is None else source.index.line_count
-
-    def close(self) -> None:
-        with self.lock:
-            for source in self.sources.values():
-                if source.fd is not None:
-                    with contextlib.suppress(OSError):
-                        os.close(source.fd)
-                    source.fd = None

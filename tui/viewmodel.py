@@ -18,7 +18,6 @@ from reginspect.advice import attempt_advice
 from reginspect.model import Attempt, CpuState, ErrorLine, Naming, Outcome, RegisterEntry
 from tui.store import SourceStatus, Store
 
-STATUSES = (Status.MISSING, Status.EXTRA, Status.MATCHED)
 _STATUS_ORDER = {Status.EXTRA: 0, Status.MISSING: 1, Status.MATCHED: 2}
 
 

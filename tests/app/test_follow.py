@@ -7,6 +7,7 @@ import lzma
 import os
 import random
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -197,3 +198,19 @@ def test_several_files_are_separate_sources(tmp_path: Path, follow: type[Follow]
     assert wait_until(lambda: run.outcomes() == [Outcome.FAILED, Outcome.SUCCEEDED], TIMEOUT)
     with run.store.lock:
         assert [a.source for a in run.store.session.attempts()] == [str(first), str(second)]
+
+
+def test_damaged_compressed_log_is_read_once(tmp_path: Path, follow: type[Follow]) -> None:
+    path = tmp_path / "dst.log.xz"
+    packed = lzma.compress(data(FAILED))
+    path.write_bytes(packed[: len(packed) // 2])
+    run = follow([str(path)])
+    assert wait_until(lambda: run.source.status is SourceStatus.ENDED, TIMEOUT)
+    assert "damaged" in run.source.message
+    epoch = run.source.epoch
+    changes = run.changes
+    time.sleep(1.2)  # more than two polling rounds of the watched file
+    assert run.source.epoch == epoch
+    assert run.changes == changes
+    path.write_bytes(packed)  # the whole file now: read again
+    assert wait_until(lambda: run.extra() == 88, TIMEOUT)
