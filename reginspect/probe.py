@@ -27,6 +27,7 @@ from reginspect.errors import UserError
 from reginspect.textsafe import printable
 
 STDERR_LINES: Final = 6
+SOCKET_PATH_MAX: Final = 104  # sun_path holds 108 bytes on Linux, 104 on the BSDs
 # `migrate "file:..."` exists from QEMU 8.2; before, `exec:` is the only way to a file, and it
 # runs /bin/sh inside QEMU (refused under -sandbox spawn=deny).
 FILE_URI_SINCE: Final = (8, 2)
@@ -125,7 +126,10 @@ async def _connect(client: Any, qmp_socket: str, process: subprocess.Popen[bytes
         if process.poll() is not None:
             raise _EarlyExit()
         try:
-            await asyncio.wait_for(client.connect(qmp_socket), timeout=1.0)
+            # Not asyncio.wait_for: on Python 3.11 it can swallow the cancellation that the
+            # overall timeout sends, and this loop would then outlive the deadline.
+            async with asyncio.timeout(1.0):
+                await client.connect(qmp_socket)
             return
         except Exception:  # the socket is not up yet (qemu.qmp raises several kinds)
             await asyncio.sleep(0.05)
@@ -179,9 +183,17 @@ async def _session(
             await client.disconnect()
 
 
+def _quiet_cancellations(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    # An interrupted probe leaves qemu.qmp's disconnect half done: nothing to tell anyone.
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)
+
+
 async def _save_stream(
     qmp_socket: str, stream_path: Path, process: subprocess.Popen[bytes], seconds: float
 ) -> tuple[str, str]:
+    asyncio.get_running_loop().set_exception_handler(_quiet_cancellations)
     async with asyncio.timeout(seconds):
         return await _session(qmp_socket, stream_path, process)
 
@@ -194,6 +206,16 @@ def _read_stream(path: Path, uri: str, deadline: float) -> StreamContents:
         if contents.error is None or not uri.startswith("exec:") or time.monotonic() > settle:
             return contents
         time.sleep(0.05)
+
+
+def private_directory() -> Path:
+    """A new directory of ours, short enough for a unix socket path inside it."""
+    workdir = Path(tempfile.mkdtemp(prefix="reginspect-probe-"))
+    if len(os.fsencode(workdir / "qmp.sock")) < SOCKET_PATH_MAX:
+        return workdir
+    # A long TMPDIR (macOS, nested test directories) would overflow sun_path.
+    workdir.rmdir()
+    return Path(tempfile.mkdtemp(prefix="reginspect-probe-", dir="/tmp"))
 
 
 def _reap(process: subprocess.Popen[bytes]) -> None:
@@ -209,8 +231,13 @@ def _reap(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def _as_ctrl_c(signum: int, frame: object) -> None:
+    # Ctrl-C is what asyncio.run cancels its task on cleanly; let SIGTERM and SIGHUP be one.
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 @contextlib.contextmanager
@@ -219,17 +246,43 @@ def _terminations_interrupt() -> Iterator[None]:
 
     QEMU runs in its own session: no signal meant for us reaches it, and it would outlive us.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if not _main_thread():  # only the main thread may set handlers (and gets signals)
         yield
         return
     previous = {
-        number: signal.signal(number, _interrupt) for number in (signal.SIGTERM, signal.SIGHUP)
+        number: signal.signal(number, _as_ctrl_c) for number in (signal.SIGTERM, signal.SIGHUP)
     }
     try:
         yield
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP while QEMU starts, then act on them.
+
+    Between Popen's fork and our holding the Popen object, an interrupt would leave a QEMU
+    nobody reaps. (Blocking them with sigmask instead would be inherited by QEMU.)
+    """
+    if not _main_thread():
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        held.append(signum)
+
+    numbers = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {number: signal.signal(number, hold) for number in numbers}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if held:
+        raise KeyboardInterrupt
 
 
 def probe(command: Sequence[str], timeout: float = 60.0) -> ProbeResult:
@@ -245,14 +298,14 @@ def probe(command: Sequence[str], timeout: float = 60.0) -> ProbeResult:
         )
     started = time.monotonic()
     deadline = started + timeout
-    workdir = Path(tempfile.mkdtemp(prefix="reginspect-probe-"))
+    workdir = private_directory()
     qmp_socket = str(workdir / "qmp.sock")
     stream_path = workdir / "stream.mig"
     stderr_path = workdir / "stderr.txt"
     process: subprocess.Popen[bytes] | None = None
     try:
         with _terminations_interrupt():
-            with stderr_path.open("wb") as stderr:
+            with _signals_held(), stderr_path.open("wb") as stderr:
                 try:
                     process = subprocess.Popen(
                         probe_command(command, qmp_socket),
@@ -295,8 +348,9 @@ def _run_session(
     timeout: float,
 ) -> tuple[str, str]:
     """The QMP conversation, its failures turned into one sentence each."""
+    session = _save_stream(qmp_socket, stream_path, process, timeout)
     try:
-        return asyncio.run(_save_stream(qmp_socket, stream_path, process, timeout))
+        return asyncio.run(session)
     except TimeoutError:
         raise UserError(
             f"probe: QEMU did not save its stream within {timeout:g} s (raise --timeout); "
@@ -317,3 +371,5 @@ def _run_session(
             f"probe: QEMU exited with status {process.returncode} before its stream was saved: "
             f"{stderr_tail(stderr_path) or 'it printed nothing'}"
         ) from None
+    finally:
+        session.close()  # a Ctrl-C before it started would leave it "never awaited"
