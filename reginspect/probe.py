@@ -368,8 +368,22 @@ def _run_session(
             reason = printable(str(error) or repr(error))
             raise UserError(f"probe: the QMP conversation with QEMU failed: {reason}") from None
         raise UserError(
-            f"probe: QEMU exited with status {process.returncode} before its stream was saved: "
+            f"probe: QEMU {_exit_text(process.returncode)} before its stream was saved: "
             f"{stderr_tail(stderr_path) or 'it printed nothing'}"
         ) from None
     finally:
         session.close()  # a Ctrl-C before it started would leave it "never awaited"
+
+
+def _exit_text(code: int) -> str:
+    if code >= 0:
+        return f"exited with status {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    text = f"was killed by {name}"
+    if -code == signal.SIGSYS:
+        # Its seccomp filter: -sandbox spawn=deny forbids the /bin/sh of exec: (QEMU < 8.2).
+        text += " (a -sandbox rule; QEMU before 8.2 saves through exec:, which spawn=deny forbids)"
+    return text

@@ -296,6 +296,13 @@ def test_qemu_exiting_early_shows_its_stderr(run_cli: Any, fake: Fake) -> None:
     assert "fake qemu: starting | qemu-system-aarch64: -M nope: unsupported machine type" in err
 
 
+def test_qemu_killed_by_a_signal(run_cli: Any, tmp_path: Path) -> None:
+    binary = fake_qemu(tmp_path, "kill -SYS $$")
+    status, _, err = run_cli("probe", "--", binary)
+    assert status == 2
+    assert "QEMU was killed by SIGSYS (a -sandbox rule;" in err
+
+
 def test_qemu_output_is_made_inert(run_cli: Any, tmp_path: Path) -> None:
     binary = fake_qemu(tmp_path, r"printf 'bad \033[2J\a thing\n' >&2; exit 1")
     status, _, err = run_cli("probe", "--", binary)
