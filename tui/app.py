@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from textual.app import App, SystemCommand
@@ -31,6 +32,7 @@ from tui.store import SourceStatus, Store
 from tui.viewmodel import EMPTY_VIEW, View, build_view
 
 REFRESH_INTERVAL = 0.1  # seconds between two rebuilds of the view, at most
+TOAST_INTERVAL = 3.0  # seconds between two "file changed" toasts, at most
 SETTLED = (SourceStatus.LIVE, SourceStatus.ENDED, SourceStatus.WAITING, SourceStatus.ERROR)
 
 
@@ -84,7 +86,11 @@ class ReginspectApp(App[int]):
         self._dirty = threading.Event()
         self._refresh_timer: Timer | None = None
         self._last_refresh = 0.0
-        self._notices_shown = 0
+        # What happened to the files, told in one toast every TOAST_INTERVAL at most: a log
+        # rewritten a hundred times a second must not bury the screen (and the keys) in toasts.
+        self._notices: Counter[str] = Counter()
+        self._last_toast = -TOAST_INTERVAL
+        self._toast_timer: Timer | None = None
         self.main = MainScreen(self.store)
 
     # -- start and stop -----------------------------------------------------------------------
@@ -165,10 +171,10 @@ class ReginspectApp(App[int]):
         self._dirty.clear()  # before reading: anything fed from now on posts again
         self._last_refresh = time.monotonic()
         with self.store.lock:
-            notices = self.store.notices[self._notices_shown :]
-            self._notices_shown = len(self.store.notices)
-        for notice in notices:
-            self.notify(printable(notice), markup=False, title="File changed")
+            notices = list(self.store.notices)
+            self.store.notices.clear()
+        self._notices.update(printable(notice) for notice in notices)
+        self._tell_notices()
         if self.paused and self.view is not EMPTY_VIEW:
             return
         if not self.main.is_mounted:
@@ -177,6 +183,25 @@ class ReginspectApp(App[int]):
         self.view = build_view(self.store)
         with contextlib.suppress(NoMatches):  # the app is closing: its widgets are gone
             self.main.show_view(self.view, self.paused)
+
+    def _tell_notices(self) -> None:
+        if not self._notices or self._toast_timer is not None:
+            return
+        wait = self._last_toast + TOAST_INTERVAL - time.monotonic()
+        if wait > 0:
+            self._toast_timer = self.set_timer(wait, self._toast_now)
+            return
+        items = list(self._notices.items())
+        self._notices.clear()
+        lines = [text if count == 1 else f"{text} ({count} times)" for text, count in items[-3:]]
+        if len(items) > 3:
+            lines.insert(0, f"and {len(items) - 3} other changes:")
+        self.notify("\n".join(lines), title="File changed", markup=False)
+        self._last_toast = time.monotonic()
+
+    def _toast_now(self) -> None:
+        self._toast_timer = None
+        self._tell_notices()
 
     async def settled(self, timeout: float = 10.0) -> bool:
         """Wait until every source was read to its end and the screen shows it (for tests)."""
