@@ -26,7 +26,9 @@ def _python_find_all(buf: bytes, needle: bytes) -> list[int]:
 def _load_memmem() -> Finder | None:
     try:
         name = ctypes.util.find_library("c")
-        libc = ctypes.CDLL(name) if name else None
+        # PyDLL keeps the GIL across calls: releasing it for every short memmem call makes a
+        # busy second thread (the TUI's) win it back each time, and parsing crawls.
+        libc = ctypes.PyDLL(name) if name else None
         memmem = libc.memmem if libc is not None else None
     except (OSError, AttributeError):
         return None
