@@ -128,6 +128,10 @@ class SourceReader:
         if self.source.compressed:
             self._watch_compressed()
             return
+        # Before reading: a drain records the new bytes as the ones it saw, so a copytruncate
+        # followed by a longer rewrite would pass unnoticed once drained.
+        if self._position and self._truncated():
+            return
         self._drain()
         if self._check_replaced():
             return
@@ -196,16 +200,23 @@ class SourceReader:
         if self.source.status in (SourceStatus.READING, SourceStatus.WAITING):
             self._set(SourceStatus.LIVE)
 
+    def _truncated(self) -> bool:
+        """True (and a fresh start) when the file shrank or its bytes we read changed."""
+        assert self._fd is not None
+        info = os.fstat(self._fd)
+        if info.st_size >= self._position and self._same_bytes():
+            return False
+        self._reset(f"{self.source.path} was truncated: read again from the start")
+        os.lseek(self._fd, 0, os.SEEK_SET)
+        with self.store.lock:
+            self.source.total = info.st_size
+        self._set(SourceStatus.READING if info.st_size else SourceStatus.LIVE)
+        return True
+
     def _check_replaced(self) -> bool:
         """True when the file changed under us in a way that needs a fresh start."""
         assert self._fd is not None
-        info = os.fstat(self._fd)
-        if info.st_size < self._position or not self._same_bytes():
-            self._reset(f"{self.source.path} was truncated: read again from the start")
-            os.lseek(self._fd, 0, os.SEEK_SET)
-            with self.store.lock:
-                self.source.total = info.st_size
-            self._set(SourceStatus.READING if info.st_size else SourceStatus.LIVE)
+        if self._truncated():
             return True
         try:
             now = os.stat(self.source.path)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from parsers.logevents import Status
+from reginspect.loading import load_logs
 from reginspect.model import Outcome
 from tests.app.conftest import COUNTS, FAILED, SUCCEEDED, data
 from tui.follow import SourceReader, Watcher, wait_until
@@ -125,6 +126,32 @@ def test_truncation_then_new_content_starts_over(tmp_path: Path, follow: type[Fo
     assert run.extra() == 0
     assert run.source.resets >= 1
     assert any("truncated" in notice for notice in run.store.notices)
+
+
+def test_copytruncate_then_a_longer_rewrite_with_the_same_start(
+    tmp_path: Path, follow: type[Follow]
+) -> None:
+    # QEMU logs of two runs often share their first lines: only the bytes before the reader's
+    # position tell that the file was rewritten.
+    lines = data(FAILED).splitlines(keepends=True)
+    old = b"".join(lines[:40])
+    new = b"".join(lines[:2] + lines[60:]) + b"".join(lines[60:88]) * 2
+    assert len(new) > len(old)
+    assert old[:64] == new[:64]
+    path = tmp_path / "dst.log"
+    path.write_bytes(old)
+    run = follow([str(path)])
+    assert wait_until(lambda: run.source.index.size == len(old), TIMEOUT)
+    with path.open("r+b") as out:
+        out.truncate(0)
+        out.write(new)
+    truth, _ = load_logs([str(path)])  # what a fresh read of the new file finds
+    expected = sum(
+        cpu.count(Status.EXTRA) for attempt in truth.attempts() for cpu in attempt.cpus.values()
+    )
+    assert expected > 0
+    assert wait_until(lambda: run.source.resets >= 1 and run.extra() == expected, TIMEOUT)
+    assert run.source.index.size == len(new)
 
 
 def test_truncation_to_smaller(tmp_path: Path, follow: type[Follow]) -> None:
