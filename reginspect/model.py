@@ -57,6 +57,16 @@ class LineRef:
     offset: int
 
 
+def values_differ(status: Status, stream_value: int | None, destination_value: int | None) -> bool:
+    """A register in both lists whose two known values are not equal."""
+    return (
+        status is Status.MATCHED
+        and stream_value is not None
+        and destination_value is not None
+        and stream_value != destination_value
+    )
+
+
 @dataclass(slots=True)
 class RegisterEntry:
     kvm_id: int
@@ -71,12 +81,7 @@ class RegisterEntry:
 
     @property
     def value_differs(self) -> bool:
-        return (
-            self.status is Status.MATCHED
-            and self.stream_value is not None
-            and self.destination_value is not None
-            and self.stream_value != self.destination_value
-        )
+        return values_differ(self.status, self.stream_value, self.destination_value)
 
 
 _STATUS_RANK = {Status.MATCHED: 0, Status.MISSING: 1, Status.EXTRA: 1}

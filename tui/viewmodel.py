@@ -15,7 +15,15 @@ from parsers.catalogue import describe
 from parsers.logevents import Status
 from parsers.regids import Accel, format_id
 from reginspect.advice import attempt_advice
-from reginspect.model import Attempt, CpuState, ErrorLine, Naming, Outcome, RegisterEntry
+from reginspect.model import (
+    Attempt,
+    CpuState,
+    ErrorLine,
+    Naming,
+    Outcome,
+    RegisterEntry,
+    values_differ,
+)
 from tui.store import SourceStatus, Store
 
 _STATUS_ORDER = {Status.EXTRA: 0, Status.MISSING: 1, Status.MATCHED: 2}
@@ -77,12 +85,7 @@ class RegisterRow:
 
     @property
     def value_differs(self) -> bool:
-        return (
-            self.status is Status.MATCHED
-            and self.stream_value is not None
-            and self.destination_value is not None
-            and self.stream_value != self.destination_value
-        )
+        return values_differ(self.status, self.stream_value, self.destination_value)
 
     def matches(self, text: str) -> bool:
         """Type-to-filter and search: name, aliases, id (any spelling), kind, case-insensitive."""
