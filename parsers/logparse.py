@@ -119,10 +119,12 @@ class Candidate:
 
 def candidate_lines(
     buf: bytes, first_line: int, first_offset: int, needles: tuple[bytes, ...] = NEEDLES
-) -> list[Candidate]:
-    """The lines of ``buf`` (complete lines only) that contain a needle, in order.
+) -> tuple[list[Candidate], int]:
+    """The lines of ``buf`` (complete lines only) that contain a needle, in order, and the
+    number of newlines in ``buf``.
 
-    Pure and cheap: one C-level search per needle, then newline counts between the hits.
+    Pure and cheap: one C-level search per needle, then one newline count over the buffer, in
+    pieces between the hits.
     """
     found: list[Candidate] = []
     line = first_line
@@ -134,7 +136,8 @@ def candidate_lines(
         if end == -1:
             end = len(buf)
         found.append(Candidate(line, first_offset + start, buf[start:end]))
-    return found
+    newlines = line - first_line + buf.count(b"\n", previous)
+    return found, newlines
 
 
 @dataclass(slots=True)
@@ -275,7 +278,7 @@ class LogParser:
             self._parse(Candidate(line, offset + position, buf[position:end]), events)
             position = end + 1
         base_line = line
-        candidates = (
+        candidates, newlines = (
             candidate_lines(buf[position:], line + 1, offset + position)
             if position
             else (candidate_lines(buf, line + 1, offset))
@@ -297,7 +300,7 @@ class LogParser:
                 block_at = end + 1
             while index < len(candidates) and candidates[index].line <= block_line:
                 index += 1
-        self.lines = base_line + buf.count(b"\n", position)
+        self.lines = base_line + newlines
 
     def _parse(self, candidate: Candidate, events: list[LogEvent]) -> None:
         raw = decode_line(candidate.data)
