@@ -1,4 +1,5 @@
-"""Shared fixtures: the real QEMU corpus beside the repository, and the CLI runner."""
+"""Shared fixtures: the real QEMU corpus beside the repository (../shared/corpus, or
+$REGINSPECT_CORPUS), and the CLI runner."""
 
 from __future__ import annotations
 
