@@ -552,47 +552,24 @@ def _describe_sve(kvm_id: int, size: int, index: int) -> RegisterInfo:
         )
     if index < 0x400:
         _expect_size(kvm_id, size, SIZE_U2048)
-        n, piece = index >> 5, index & 0x1F
-        return RegisterInfo(
-            kvm_id,
-            f"Z{n}" + (f"[slice {piece}]" if piece else ""),
-            (f"SVE zreg n:{n} slice:{piece}",),
-            "sve",
-            f"zreg n={n} slice={piece}",
-            (("n", n), ("slice", piece)),
-            True,
-            None,
-            "",
-        )
+        return _sve_slice(kvm_id, "Z", "zreg", index >> 5, index & 0x1F)
     if index < 0x600:
         _expect_size(kvm_id, size, SIZE_U256)
-        n, piece = index >> 5 & 0xF, index & 0x1F
-        return RegisterInfo(
-            kvm_id,
-            f"P{n}" + (f"[slice {piece}]" if piece else ""),
-            (f"SVE preg n:{n} slice:{piece}",),
-            "sve",
-            f"preg n={n} slice={piece}",
-            (("n", n), ("slice", piece)),
-            True,
-            None,
-            "",
-        )
+        return _sve_slice(kvm_id, "P", "preg", index >> 5 & 0xF, index & 0x1F)
     if index < 0x620:
         _expect_size(kvm_id, size, SIZE_U256)
-        piece = index & 0x1F
-        return RegisterInfo(
-            kvm_id,
-            "FFR" + (f"[slice {piece}]" if piece else ""),
-            (f"SVE ffr slice:{piece}",),
-            "sve",
-            f"ffr slice={piece}",
-            (("slice", piece),),
-            True,
-            None,
-            "",
-        )
+        return _sve_slice(kvm_id, "FFR", "ffr", None, index & 0x1F)
     raise RegisterIdError(f"{format_id(kvm_id)}: SVE index {index:#x} names no SVE register.")
+
+
+def _sve_slice(kvm_id: int, letter: str, form: str, n: int | None, piece: int) -> RegisterInfo:
+    """One slice of an SVE Z or P register, or of FFR, named as KVM's text forms name it."""
+    number = "" if n is None else str(n)
+    text = f"SVE {form} " + ("" if n is None else f"n:{n} ") + f"slice:{piece}"
+    fields = (("slice", piece),) if n is None else (("n", n), ("slice", piece))
+    encoding = f"{form} " + ("" if n is None else f"n={n} ") + f"slice={piece}"
+    name = f"{letter}{number}" + (f"[slice {piece}]" if piece else "")
+    return RegisterInfo(kvm_id, name, (text,), "sve", encoding, fields, True, None, "")
 
 
 def _describe_arm(kvm_id: int, size: int, group: int, index: int) -> RegisterInfo:
