@@ -63,8 +63,7 @@ class RegisterInfoView:
 @dataclass(frozen=True, slots=True)
 class RegisterRow:
     kvm_id: int
-    id_text: str  # 0x%016x, as the table shows it
-    formatted: str  # parsers.regids.format_id, as suggestions list ids
+    id_text: str  # parsers.regids.format_id: 0x%016x, as the table and suggestions show it
     info: RegisterInfoView
     status: Status
     tolerated: bool
@@ -92,7 +91,7 @@ class RegisterRow:
         needle = text.strip().lower()
         if not needle:
             return True
-        haystack = [self.info.name, *self.info.aliases, self.id_text, self.formatted, self.raw]
+        haystack = [self.info.name, *self.info.aliases, self.id_text, self.raw]
         haystack += [self.info.kind, self.info.qemu_key, f"{self.kvm_id:x}", self.info.encoding]
         haystack.append(self.info.generic)
         return any(needle in item.lower() for item in haystack if item)
@@ -173,7 +172,6 @@ def _with_cpus(row: RegisterRow, cpus: tuple[int, ...], lines: tuple[Spot, ...])
     return RegisterRow(
         row.kvm_id,
         row.id_text,
-        row.formatted,
         row.info,
         row.status,
         row.tolerated,
@@ -197,7 +195,7 @@ class SuggestionView:
     applies_to: str
 
     def covers(self, row: RegisterRow) -> bool:
-        return row.formatted in self.ids or row.id_text in self.ids
+        return row.id_text in self.ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,16 +281,10 @@ def register_info(kvm_id: int, accel: Accel) -> RegisterInfoView:
     )
 
 
-@lru_cache(maxsize=8192)
-def _formatted(kvm_id: int) -> str:
-    return format_id(kvm_id)
-
-
 def _row(entry: RegisterEntry, cpu: int) -> RegisterRow:
     return RegisterRow(
         entry.kvm_id,
-        f"0x{entry.kvm_id:016x}",
-        _formatted(entry.kvm_id),
+        format_id(entry.kvm_id),
         register_info(entry.kvm_id, entry.accel),
         entry.status,
         entry.tolerated,
