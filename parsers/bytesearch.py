@@ -1,8 +1,9 @@
-"""Fast search of several byte strings in a large buffer.
+"""Fast search of several byte strings, and fast newline counts, in a large buffer.
 
 ``bytes.find`` runs at about 2 GB/s per needle; glibc's ``memmem`` (reached through ctypes, part
 of the standard library) at several times that. Where no C library offers ``memmem`` the pure
-Python search is used, with the same results.
+Python search is used, with the same results. Every function takes ``start``/``end`` bounds so
+that callers never copy a chunk to look at part of it.
 """
 
 from __future__ import annotations
@@ -11,15 +12,21 @@ import ctypes
 import ctypes.util
 from collections.abc import Callable, Iterable
 
-Finder = Callable[[bytes, bytes], list[int]]
+Finder = Callable[[bytes, bytes, int, int], list[int]]
+
+# Below this, bytes.count is as fast as the replace trick of count_newlines and copies nothing.
+_SMALL = 4096
 
 
-def _python_find_all(buf: bytes, needle: bytes) -> list[int]:
+def _python_find_all(
+    buf: bytes, needle: bytes, start: int = 0, end: int | None = None
+) -> list[int]:
+    end = len(buf) if end is None else end
     found = []
-    at = buf.find(needle)
+    at = buf.find(needle, start, end)
     while at != -1:
         found.append(at)
-        at = buf.find(needle, at + 1)
+        at = buf.find(needle, at + 1, end)
     return found
 
 
@@ -37,16 +44,16 @@ def _load_memmem() -> Finder | None:
     memmem.restype = ctypes.c_void_p
     memmem.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
 
-    def find_all(buf: bytes, needle: bytes) -> list[int]:
+    def find_all(buf: bytes, needle: bytes, start: int, end: int) -> list[int]:
         # c_char_p over bytes points at the object's own storage: no copy is made.
         base = ctypes.cast(ctypes.c_char_p(buf), ctypes.c_void_p).value
         if base is None or not needle:
-            return _python_find_all(buf, needle)
-        size, width = len(buf), len(needle)
+            return _python_find_all(buf, needle, start, end)
+        width = len(needle)
         found = []
-        position = 0
-        while position <= size - width:
-            hit = memmem(base + position, size - position, needle, width)
+        position = start
+        while position <= end - width:
+            hit = memmem(base + position, end - position, needle, width)
             if not hit:
                 break
             at = hit - base
@@ -60,22 +67,46 @@ def _load_memmem() -> Finder | None:
 _FAST = _load_memmem()
 
 
-def find_all(buf: bytes, needle: bytes) -> list[int]:
-    """Every offset where ``needle`` starts in ``buf``, ascending."""
+def _bounds(buf: bytes, start: int, end: int | None) -> tuple[int, int]:
+    length = len(buf)
+    end = length if end is None else min(max(end, 0), length)
+    return min(max(start, 0), end), end
+
+
+def find_all(buf: bytes, needle: bytes, start: int = 0, end: int | None = None) -> list[int]:
+    """Every offset where ``needle`` starts within ``buf[start:end]``, ascending."""
+    start, end = _bounds(buf, start, end)
     if _FAST is not None:
-        return _FAST(buf, needle)
-    return _python_find_all(buf, needle)
+        return _FAST(buf, needle, start, end)
+    return _python_find_all(buf, needle, start, end)
 
 
-def line_starts(buf: bytes, needles: Iterable[bytes]) -> list[int]:
-    """The start offsets of the lines of ``buf`` holding any needle, ascending, once each."""
+def line_starts(
+    buf: bytes, needles: Iterable[bytes], start: int = 0, end: int | None = None
+) -> list[int]:
+    """The start offsets of the lines of ``buf[start:end]`` holding any needle, ascending, once
+    each (``start`` is taken as a line start)."""
+    start, end = _bounds(buf, start, end)
     starts: set[int] = set()
     for needle in needles:
         last_line_end = -1
-        for at in find_all(buf, needle):
+        for at in find_all(buf, needle, start, end):
             if at < last_line_end:
                 continue  # this line is already in
-            starts.add(buf.rfind(b"\n", 0, at) + 1)
-            end = buf.find(b"\n", at)
-            last_line_end = end if end != -1 else len(buf)
+            starts.add(max(buf.rfind(b"\n", start, at) + 1, start))
+            line_end = buf.find(b"\n", at, end)
+            last_line_end = line_end if line_end != -1 else end
     return sorted(starts)
+
+
+def count_newlines(buf: bytes, start: int = 0, end: int | None = None) -> int:
+    """The number of ``\\n`` in ``buf[start:end]``.
+
+    ``bytes.count`` of one byte is a plain C loop (about 1.3 GB/s); deleting the byte with
+    ``bytes.replace`` finds each one with ``memchr`` and runs three times faster, copy included.
+    """
+    start, end = _bounds(buf, start, end)
+    if end - start < _SMALL:
+        return buf.count(b"\n", start, end)
+    piece = buf if start == 0 and end == len(buf) else buf[start:end]
+    return len(piece) - len(piece.replace(b"\n", b""))

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from parsers.bytesearch import line_starts
+from parsers.bytesearch import count_newlines, line_starts
 from parsers.logevents import (
     CommandLineSeen,
     CpuCounts,
@@ -35,7 +35,8 @@ from parsers.logevents import (
 )
 from parsers.regids import Accel, RegisterIdError, find_references, parse_reference
 
-# Every line that can matter contains one of these. Long needles search faster.
+# Every line that can matter contains one of these. Each costs one pass over the input and long
+# needles search faster: add one only for a line no other needle catches.
 NEEDLES: Final[tuple[bytes, ...]] = (
     b"qemu-",  # error_report lines: qemu-system-*: and qemu-kvm:
     b"loadvm_state_",  # loadvm_state_setup/cleanup and the qemu_loadvm_state_* traces
@@ -44,7 +45,7 @@ NEEDLES: Final[tuple[bytes, ...]] = (
     b"vmstate_load_state_fail",
     b"vmstate_load_field_error",
     b" end/-",  # vmstate_load_state_end DEV end/-N (QEMU <= 10.x)
-    b"libvirt",
+    b"starting up libvirt",  # the header of each start in a libvirt domain log
     b"shutting down, reason",
     b"x-mig-",
 )
@@ -118,25 +119,32 @@ class Candidate:
 
 
 def candidate_lines(
-    buf: bytes, first_line: int, first_offset: int, needles: tuple[bytes, ...] = NEEDLES
+    buf: bytes,
+    first_line: int,
+    first_offset: int,
+    start: int = 0,
+    end: int | None = None,
+    needles: tuple[bytes, ...] = NEEDLES,
 ) -> tuple[list[Candidate], int]:
-    """The lines of ``buf`` (complete lines only) that contain a needle, in order, and the
-    number of newlines in ``buf``.
+    """The lines of ``buf[start:end]`` (complete lines only) that contain a needle, in order,
+    and the number of newlines there. ``first_line`` and ``first_offset`` are the line number
+    and input offset of ``buf[start]``.
 
-    Pure and cheap: one C-level search per needle, then one newline count over the buffer, in
+    Pure and cheap: one C-level search per needle, then one newline count over the bytes, in
     pieces between the hits.
     """
+    end = len(buf) if end is None else end
     found: list[Candidate] = []
     line = first_line
-    previous = 0
-    for start in line_starts(buf, needles):
-        line += buf.count(b"\n", previous, start)
-        previous = start
-        end = buf.find(b"\n", start)
-        if end == -1:
-            end = len(buf)
-        found.append(Candidate(line, first_offset + start, buf[start:end]))
-    newlines = line - first_line + buf.count(b"\n", previous)
+    previous = start
+    for line_start in line_starts(buf, needles, start, end):
+        line += count_newlines(buf, previous, line_start)
+        previous = line_start
+        line_end = buf.find(b"\n", line_start, end)
+        if line_end == -1:
+            line_end = end
+        found.append(Candidate(line, first_offset + line_start - start, buf[line_start:line_end]))
+    newlines = line - first_line + count_newlines(buf, previous, end)
     return found, newlines
 
 
@@ -237,7 +245,7 @@ class LogParser:
             start = first_newline + 1
         last_newline = data.rfind(b"\n")
         if last_newline >= start:
-            self._scan(data[start : last_newline + 1], offset, events)
+            self._scan(data, start, last_newline + 1, offset, events)
             offset += last_newline + 1 - start
         self._pending_offset = offset
         self._keep_pending(data[last_newline + 1 :])
@@ -267,21 +275,20 @@ class LogParser:
             self.candidate_count += 1
             self._parse(Candidate(self.lines, offset, data), events)
 
-    def _scan(self, buf: bytes, offset: int, events: list[LogEvent]) -> None:
-        """Complete lines ``buf`` starting at byte ``offset``: parse the candidates only."""
-        position = 0
+    def _scan(self, buf: bytes, start: int, stop: int, offset: int, events: list[LogEvent]) -> None:
+        """Complete lines ``buf[start:stop]``, ``buf[start]`` being byte ``offset`` of the input:
+        parse the candidates only."""
+        position = start
         line = self.lines
         # A libvirt command-line block carries no needle: read it line by line (it is short).
-        while self._command_line is not None and position < len(buf):
-            end = buf.find(b"\n", position)
+        while self._command_line is not None and position < stop:
+            end = buf.find(b"\n", position, stop)
             line += 1
-            self._parse(Candidate(line, offset + position, buf[position:end]), events)
+            self._parse(Candidate(line, offset + position - start, buf[position:end]), events)
             position = end + 1
         base_line = line
-        candidates, newlines = (
-            candidate_lines(buf[position:], line + 1, offset + position)
-            if position
-            else (candidate_lines(buf, line + 1, offset))
+        candidates, newlines = candidate_lines(
+            buf, line + 1, offset + position - start, position, stop
         )
         index = 0
         while index < len(candidates):
@@ -291,12 +298,14 @@ class LogParser:
             self._parse(candidate, events)
             if self._command_line is None:
                 continue
-            block_at = candidate.offset - offset + len(candidate.data) + 1
+            block_at = candidate.offset - offset + start + len(candidate.data) + 1
             block_line = candidate.line
-            while self._command_line is not None and block_at < len(buf):
-                end = buf.find(b"\n", block_at)
+            while self._command_line is not None and block_at < stop:
+                end = buf.find(b"\n", block_at, stop)
                 block_line += 1
-                self._parse(Candidate(block_line, offset + block_at, buf[block_at:end]), events)
+                self._parse(
+                    Candidate(block_line, offset + block_at - start, buf[block_at:end]), events
+                )
                 block_at = end + 1
             while index < len(candidates) and candidates[index].line <= block_line:
                 index += 1

@@ -30,3 +30,37 @@ def test_line_starts_are_the_lines_holding_a_needle(parts: list[bytes]) -> None:
 
 def test_memmem_is_used_on_glibc() -> None:
     assert bytesearch._FAST is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=10_000), st.integers(-5, 10_005), st.integers(-5, 10_005))
+def test_count_newlines_agrees_with_count(buf: bytes, start: int, end: int) -> None:
+    begin = min(max(start, 0), len(buf))
+    stop = min(max(end, 0), len(buf))
+    assert bytesearch.count_newlines(buf, start, end) == buf[begin:stop].count(b"\n")
+
+
+def test_count_newlines_of_big_buffers() -> None:
+    buf = b"x" * 5000 + b"\n" * 3000 + b"yy\n" * 2000
+    assert bytesearch.count_newlines(buf) == 5000
+    assert bytesearch.count_newlines(buf, 4000, 8000) == 3000
+    assert bytesearch.count_newlines(buf, 100) == 5000
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([b"ab", b"qemu", b"x\n", b"\n", b"cpreg"]), max_size=60),
+    st.integers(0, 400),
+    st.integers(0, 400),
+)
+def test_bounded_searches_see_only_their_bounds(parts: list[bytes], start: int, end: int) -> None:
+    buf = b"".join(parts)
+    start = min(start, len(buf))
+    end = max(start, min(end, len(buf)))
+    found = bytesearch.find_all(buf, b"qemu", start, end)
+    assert found == [start + at for at in bytesearch._python_find_all(buf[start:end], b"qemu")]
+    # ``start`` counts as a line start, as it does for the parser's complete-line pieces.
+    starts = bytesearch.line_starts(buf, (b"qemu", b"cpreg"), start, end)
+    assert starts == [
+        start + at for at in bytesearch.line_starts(buf[start:end], (b"qemu", b"cpreg"))
+    ]
