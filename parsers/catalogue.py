@@ -29,6 +29,8 @@ from parsers.regids import (
     SVE_VLS,
     Accel,
     RegisterIdError,
+    RegisterRef,
+    candidate_references,
     cp_id,
     format_id,
     kvm_id_to_qemu_key,
@@ -383,6 +385,30 @@ def describe(kvm_id: int, accel: Accel = Accel.UNKNOWN) -> RegisterInfo:
     if arch == ARCH_ARM64:
         return _describe_arm64(kvm_id, size, group, index, accel)
     return _describe_arm(kvm_id, size, group, index)
+
+
+def describe_references(
+    text: str, accel: Accel | None = None
+) -> Iterator[tuple[int, int, RegisterRef, RegisterInfo]]:
+    """Every register reference ``find_references`` finds in free text, in order, with its
+    description under ``accel`` (default: what each form implies). Never raises.
+
+    Each distinct register is described once: a large log names more of them than describe()'s
+    cache holds, and would otherwise pay for every repeat again.
+    """
+    infos: dict[tuple[int, Accel], RegisterInfo | None] = {}
+    for start, end, ref in candidate_references(text):
+        key = (ref.kvm_id, accel or ref.accel)
+        if key in infos:
+            info = infos[key]
+        else:
+            try:
+                info = describe(*key)
+            except RegisterIdError:
+                info = None
+            infos[key] = info
+        if info is not None:
+            yield start, end, ref, info
 
 
 def _expect_size(kvm_id: int, size: int, *allowed: int) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -312,7 +313,14 @@ def find_references(text: str) -> list[tuple[int, int, RegisterRef]]:
     bare word when it looks like a register name (upper case, ``TCR2_EL1``) the catalogue knows.
     Every reference is one ``describe`` accepts.
     """
-    found: list[tuple[int, int, RegisterRef]] = []
+    from parsers.catalogue import describe_references  # the catalogue imports this module
+
+    return [(start, end, ref) for start, end, ref, _ in describe_references(text)]
+
+
+def candidate_references(text: str) -> Iterator[tuple[int, int, RegisterRef]]:
+    """``find_references``' hits before the catalogue has checked them: each may still be an
+    impossible register (a size or index no register has). Never raises."""
     end = 0
     for start in _candidates(text):
         if start < end:
@@ -327,11 +335,10 @@ def find_references(text: str) -> list[tuple[int, int, RegisterRef]]:
         if kind == "hex" and not _WORTH_A_KEY.fullmatch(match.group("hex_digits")):
             continue
         try:
-            ref = _checked(_ref_from_match(match))
-        except (RegisterIdError, ValueError):
+            ref = _ref_from_match(match)
+        except ValueError:  # RegisterIdError included
             continue
-        found.append((start, end, ref))
-    return found
+        yield start, end, ref
 
 
 # Where a reference may start. Scanning for these separately (literal prefixes, simple classes)

@@ -7,8 +7,8 @@ import json
 import sys
 from typing import Any
 
-from parsers.catalogue import RegisterInfo, describe, lookup_name
-from parsers.regids import Accel, RegisterIdError, find_references, format_id, parse_reference
+from parsers.catalogue import RegisterInfo, describe, describe_references, lookup_name
+from parsers.regids import Accel, RegisterIdError, format_id, parse_reference
 from reginspect.errors import EXIT_OK, EXIT_USAGE
 from reginspect.textsafe import printable
 
@@ -82,11 +82,7 @@ def run(args: argparse.Namespace) -> int:
     for argument in args.registers:
         if argument == "-":
             text = sys.stdin.read()
-            for _, _, ref in find_references(text):
-                try:
-                    results.append((ref.text, describe(ref.kvm_id, accel or ref.accel)))
-                except RegisterIdError:
-                    continue
+            results.extend((ref.text, info) for _, _, ref, info in describe_references(text, accel))
             continue
         try:
             results.extend((argument, info) for info in _decode_argument(argument, accel))

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parsers.catalogue import cp_generic_name, describe
+from parsers import catalogue
+from parsers.catalogue import cp_generic_name, describe, describe_references
 from parsers.regids import (
     Accel,
     RegisterIdError,
@@ -102,6 +103,37 @@ def test_find_references_in_free_text() -> None:
     )
     found = [ref.kvm_id for _, _, ref in find_references(text)]
     assert found == [0x603000000013C103, 0x603000000013C513, 0x6030000000160003, 0x603000000013C512]
+
+
+def test_describe_references_describes_each_register_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    timer = sysreg_id(3, 3, 14, 3, 2)  # named differently under KVM and TCG
+    text = (
+        f"{format_id(timer)} op0:3 op1:3 crn:14 crm:3 op2:2 {format_id(timer)} TCR2_EL1 "
+        "0x6030000000130000 TCR2_EL1 0x6030000000130000 system register 0x1013c103"
+    )
+    calls: list[tuple[int, Accel]] = []
+
+    def counted(kvm_id: int, accel: Accel = Accel.UNKNOWN) -> catalogue.RegisterInfo:
+        calls.append((kvm_id, accel))
+        return describe(kvm_id, accel)
+
+    monkeypatch.setattr(catalogue, "describe", counted)
+    found = list(describe_references(text))
+    # Once per register and accelerator: the timer (as such and as KVM's), TCR2_EL1 (as such and
+    # as TCG's key), and the impossible 0x...130000.
+    assert len(calls) == len(set(calls)) == 5
+    monkeypatch.undo()
+    # The same hits as find_references (0x...130000, op0=0, is no register), each described as
+    # its form implies; the KVM text form names the timer as KVM does.
+    assert [(start, end, ref) for start, end, ref, _ in found] == find_references(text)
+    assert [info for *_, info in found] == [describe(ref.kvm_id, ref.accel) for *_, ref, _ in found]
+    assert [info.name for *_, info in found][:3] == [
+        "CNTV_CVAL_EL0",
+        "KVM_REG_ARM_TIMER_CNT",
+        "CNTV_CVAL_EL0",
+    ]
+    forced = list(describe_references(text, Accel.KVM))
+    assert [info.name for *_, info in forced][:3] == ["KVM_REG_ARM_TIMER_CNT"] * 3
 
 
 sysregs = st.builds(
