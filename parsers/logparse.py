@@ -45,7 +45,8 @@ NEEDLES: Final[tuple[bytes, ...]] = (
     b"vmstate_load_state_fail",
     b"vmstate_load_field_error",
     b" end/-",  # vmstate_load_state_end DEV end/-N (QEMU <= 10.x)
-    b"starting up libvirt",  # the header of each start in a libvirt domain log
+    b"starting up libvirt",  # the header of each start in a libvirt domain log, and its
+    # QEMU command line after it, one option a line ending in " \\"
     b"shutting down, reason",
     b"x-mig-",
 )
@@ -109,6 +110,13 @@ _QEMU_BINARY = re.compile(r"(?:^|[\s/])(qemu-(?:system-[\w-]+|kvm))(?=\s|$)")
 _OPTION = re.compile(r"(?:^|\s)-(machine|M|cpu|accel|incoming|enable-kvm)(?:\s+(\S+))?")
 
 _MIGRATION_WORDS = ("vmstate", "migration", "savevm", "loadvm")
+
+
+def joins_next_line(line: bytes) -> bool:
+    """Whether the parser reads ``line`` together with the next one: a libvirt header and the
+    command-line lines after it. Whoever cuts a log into pieces must not cut after it."""
+    line = line.rstrip(b"\r\n")
+    return line.endswith(b"\\") or b"starting up libvirt" in line
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +258,13 @@ class LogParser:
         self._pending_offset = offset
         self._keep_pending(data[last_newline + 1 :])
         return events
+
+    def skip(self, lines: int, size: int) -> None:
+        """Account for ``lines`` whole lines (``size`` bytes) parsed elsewhere, e.g. in another
+        process: what is fed next starts after them."""
+        self.lines += lines
+        self.bytes += size
+        self._pending_offset += size
 
     def close(self) -> list[LogEvent]:
         events: list[LogEvent] = []

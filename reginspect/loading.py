@@ -3,6 +3,8 @@
 A large plain file is cut at line boundaries into one region per core; each region is parsed
 in its own process and the events are applied in file order, line numbers shifted. The parser
 keeps no state across lines but a libvirt command-line block, and cuts never fall inside one.
+The TUI cuts its first read of a big file finer, for progress, and builds its line index in
+the same pass.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ import dataclasses
 import itertools
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
+from typing import Protocol
 
 from parsers.logevents import LogEvent
-from parsers.logparse import LogParser
+from parsers.logparse import MAX_LINE, LogParser, joins_next_line
 from reginspect.errors import UserError
 from reginspect.inputs import CHUNK_SIZE, compression_of, describe_source, open_binary, read_chunks
 from reginspect.model import Session
@@ -32,7 +35,8 @@ def source_name(path: str) -> str:
     return describe_source(path)
 
 
-def _parallel_workers(path: str) -> int:
+def parallel_workers(path: str) -> int:
+    """How many processes should parse ``path``: one per core for a big plain file, else 1."""
     if path == "-" or not os.path.isfile(path):
         return 1
     try:
@@ -46,8 +50,31 @@ def _parallel_workers(path: str) -> int:
     return max(1, min(cores or 1, 8)) if size >= PARALLEL_MIN_SIZE else 1
 
 
+def _worker_pool(workers: int) -> ProcessPoolExecutor:
+    # fork is cheapest, but unsafe once other threads run (the TUI's): then spawn.
+    method = "fork" if threading.active_count() == 1 else "spawn"
+    return ProcessPoolExecutor(workers, mp_context=get_context(method))
+
+
+def _ready() -> None:
+    """A task that only makes a worker start and import this module."""
+
+
+def start_workers(path: str) -> ProcessPoolExecutor | None:
+    """Worker processes for parsing ``path`` in regions, started now: they take a moment to
+    start, and cannot start at all under a UI that replaced ``sys.stderr`` (Textual's has no file
+    descriptor). None when the file is not big enough to be worth them."""
+    workers = parallel_workers(path)
+    if workers < 2:
+        return None
+    pool = _worker_pool(workers)
+    for _ in range(workers):
+        pool.submit(_ready)
+    return pool
+
+
 def _region_bounds(path: str, parts: int, end: int | None = None) -> list[tuple[int, int]]:
-    """Cut points at line starts, never inside a libvirt command-line block (lines ending in \\).
+    """Cut points at line starts, never where the parser joins a line to the next.
 
     ``end`` (default: the file's size) must be a line start.
     """
@@ -55,21 +82,46 @@ def _region_bounds(path: str, parts: int, end: int | None = None) -> list[tuple[
     cuts = [0]
     with open(path, "rb") as stream:
         for index in range(1, parts):
-            position = max(cuts[-1], size * index // parts)
-            stream.seek(position)
-            while True:
-                line = stream.readline()
-                position += len(line)
-                if not line or not line.rstrip(b"\r\n").endswith(b"\\"):
-                    break
+            target = max(cuts[-1], size * index // parts, 1)
+            stream.seek(target - 1)
+            stream.readline()  # to the first line start at or after target
+            position = stream.tell()
+            back = min(position, MAX_LINE)
+            stream.seek(position - back)
+            previous = stream.read(back)
+            previous = previous[previous.rfind(b"\n", 0, len(previous) - 1) + 1 :]
+            while position < size and joins_next_line(previous):
+                previous = stream.readline()
+                if not previous:
+                    break  # the file shrank under us
+                position += len(previous)
             if cuts[-1] < position < size:
                 cuts.append(position)
     cuts.append(size)
     return list(itertools.pairwise(cuts))
 
 
-def parse_region(path: str, start: int, end: int) -> tuple[list[LogEvent], int]:
-    """Parse bytes ``start``..``end`` of ``path`` (whole lines); line numbers start at 1."""
+class ChunkSink(Protocol):
+    """Something else built from a region's bytes in the same pass (the TUI's line index).
+
+    It travels to the worker process and back, so it must pickle."""
+
+    def feed(self, data: bytes) -> None: ...
+
+
+@dataclasses.dataclass
+class Region:
+    """One region's share of the parse: its events (line numbers from 1), its line count."""
+
+    start: int
+    end: int
+    events: list[LogEvent]
+    lines: int
+    sink: ChunkSink | None
+
+
+def parse_region(path: str, start: int, end: int, sink: ChunkSink | None = None) -> Region:
+    """Parse bytes ``start``..``end`` of ``path`` (whole lines), feeding ``sink`` too."""
     parser = LogParser(start_offset=start)
     events: list[LogEvent] = []
     with open(path, "rb") as stream:
@@ -81,8 +133,10 @@ def parse_region(path: str, start: int, end: int) -> tuple[list[LogEvent], int]:
                 break
             remaining -= len(chunk)
             events.extend(parser.feed(chunk))
+            if sink is not None:
+                sink.feed(chunk)
     events.extend(parser.close())
-    return events, parser.lines
+    return Region(start, end, events, parser.lines, sink)
 
 
 def _shift(events: list[LogEvent], lines: int) -> list[LogEvent]:
@@ -94,35 +148,48 @@ def _shift(events: list[LogEvent], lines: int) -> list[LogEvent]:
 
 
 def parse_in_regions(
-    path: str, workers: int, end: int | None = None
-) -> Iterator[tuple[list[LogEvent], int, int]]:
-    """Parse the first ``end`` bytes of a plain file (whole lines) in ``workers`` processes.
+    path: str,
+    workers: int,
+    end: int | None = None,
+    *,
+    parts: int | None = None,
+    sink: Callable[[], ChunkSink] | None = None,
+    pool: ProcessPoolExecutor | None = None,
+) -> Generator[Region, None, None]:
+    """Parse the first ``end`` bytes of a plain file (whole lines) in ``workers`` processes
+    (``pool``'s, if given: it is left running), cut in ``parts`` regions (default: one per
+    worker; more give earlier, finer progress).
 
-    Yields, in file order, each region's events (line numbers already shifted), its line
-    count and its end offset. For the CLI and for the TUI's first read of a big file.
+    Yields the regions in file order, their events' line numbers already shifted. Closing the
+    iterator early cancels the regions not started.
     """
-    bounds = _region_bounds(path, workers, end)
-    # fork is cheapest, but unsafe once other threads run (the TUI's): then spawn.
-    method = "fork" if threading.active_count() == 1 else "spawn"
-    with ProcessPoolExecutor(len(bounds), mp_context=get_context(method)) as pool:
-        futures = [pool.submit(parse_region, path, start, stop) for start, stop in bounds]
+    bounds = _region_bounds(path, parts or workers, end)
+    own_pool = pool is None
+    if pool is None:
+        pool = _worker_pool(min(workers, len(bounds)))
+    futures = [pool.submit(parse_region, path, a, b, sink() if sink else None) for a, b in bounds]
+    try:
         done_lines = 0
-        for (_, stop), future in zip(bounds, futures, strict=True):
-            events, lines = future.result()
-            yield _shift(events, done_lines), lines, stop
-            done_lines += lines
+        for future in futures:
+            region = future.result()
+            region.events = _shift(region.events, done_lines)
+            done_lines += region.lines
+            yield region
+    finally:
+        for future in futures:
+            future.cancel()
+        if own_pool:
+            pool.shutdown(wait=True)
 
 
 def _load_parallel(
     session: Session, name: str, path: str, workers: int, progress: Progress | None
 ) -> None:
     builder = session.source(name)
-    start = 0
-    for events, lines, stop in parse_in_regions(path, workers):
-        builder.apply_region(events, lines, stop - start)
-        start = stop
+    for region in parse_in_regions(path, workers):
+        builder.apply_region(region.events, region.lines, region.end - region.start)
         if progress is not None:
-            progress(name, stop)
+            progress(name, region.end)
     session.generation += 1
 
 
@@ -143,7 +210,7 @@ def load_logs(paths: Sequence[str], progress: Progress | None = None) -> tuple[S
         seen.add(key)
         stream = open_binary(path)
         try:
-            workers = _parallel_workers(path)
+            workers = parallel_workers(path)
             if workers > 1:
                 _load_parallel(session, name, path, workers, progress)
                 continue

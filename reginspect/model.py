@@ -285,8 +285,7 @@ class SourceBuilder:
     def apply_region(self, events: Iterable[LogEvent], lines: int, size: int) -> None:
         """Events parsed elsewhere (another process) from the next ``lines`` lines."""
         self.apply_all(events)
-        self.parser.lines += lines
-        self.parser.bytes += size
+        self.parser.skip(lines, size)
 
     def apply_all(self, events: Iterable[LogEvent]) -> None:
         for event in events:

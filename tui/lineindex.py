@@ -4,7 +4,7 @@ A gigabyte trace log has ten million lines; a list of their offsets would take h
 The index keeps one checkpoint (line number, byte offset of that line's start) per ``step`` bytes
 of input, in two ``array('Q')``: 16 bytes per 64 KB, so 256 KB for 1 GB. Reading line ``n``
 seeks to the checkpoint before it and scans forward at most ``step`` bytes (plus one line).
-Building it uses only C-speed ``bytes.find``/``bytes.count``, never a Python loop per line.
+Building it uses only C-speed searches and counts, never a Python loop per line.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from array import array
 from bisect import bisect_right
+
+from parsers.bytesearch import count_newlines
 
 STEP = 64 * 1024
 MAX_LINE = 64 * 1024  # a longer line is cut when shown: the view never reads more than this
@@ -66,14 +68,29 @@ class LineIndex:
                 start = newline + 1
             if start >= length:
                 break
-            self.newlines += data.count(b"\n", counted_to, start)
+            self.newlines += count_newlines(data, counted_to, start)
             counted_to = start
             self._lines.append(self.newlines)
             self._offsets.append(base + start)
             self._next = base + start + self.step
-        self.newlines += data.count(b"\n", counted_to)
+        self.newlines += count_newlines(data, counted_to)
         self.size += length
         self._ends_with_newline = data[-1] == 0x0A
+
+    def extend(self, other: LineIndex) -> None:
+        """Append the index of the bytes that follow ours, built elsewhere (a region of the first
+        read, indexed in another process). Ours must end at a line start."""
+        assert self._ends_with_newline, "an index can only be extended at a line start"
+        lines, size = self.newlines, self.size
+        if size:
+            self._lines.extend(lines + line for line in other._lines)
+            self._offsets.extend(size + offset for offset in other._offsets)
+        else:
+            self._lines, self._offsets = array("Q", other._lines), array("Q", other._offsets)
+        self.newlines += other.newlines
+        self.size += other.size
+        self._next = size + other._next
+        self._ends_with_newline = other._ends_with_newline
 
     def checkpoint(self, line: int) -> tuple[int, int]:
         """The checkpoint (0-based line, offset) at or before 1-based ``line``."""

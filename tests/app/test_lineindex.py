@@ -46,6 +46,28 @@ def test_lines_match_splitting_in_any_chunking(tmp_path: Path, seed: int) -> Non
     os.close(fd)
 
 
+@pytest.mark.parametrize("parts", [1, 2, 5])
+def test_indexes_of_regions_extend_into_the_whole(tmp_path: Path, parts: int) -> None:
+    rng = random.Random(parts)
+    lines = [b"y" * rng.choice([0, 3, 90, 2000, 9000]) + b"%d" % n for n in range(4000)]
+    data = b"\n".join(lines) + b"\nno newline at the end"
+    fd = _write(tmp_path / "log", data)
+    cuts = [0, *sorted({data.index(b"\n", len(data) * k // parts) + 1 for k in range(1, parts)})]
+    whole = LineIndex(step=4096)
+    _feed(whole, data, parts)
+    joined = LineIndex(step=4096)
+    for start, end in zip(cuts, [*cuts[1:], len(data)], strict=True):
+        region = LineIndex(step=4096)
+        _feed(region, data[start:end], start)
+        joined.extend(region)
+    assert (joined.line_count, joined.size) == (whole.line_count, whole.size)
+    for first in [1, 2, 999, 1000, 1001, 2500, 3999, 4000, 4001]:
+        assert joined.read_lines(fd, first, 3) == whole.read_lines(fd, first, 3)
+        assert joined.offset_of(fd, first) == whole.offset_of(fd, first)
+    assert joined.memory() <= whole.memory() + 16 * parts
+    os.close(fd)
+
+
 def test_checkpoints_stay_compact(tmp_path: Path) -> None:
     index = LineIndex()
     line = b"12345@1795566034.427685:ram_load_loop ram addr 0x0 flags 0x2 host 0x7f\n"

@@ -26,18 +26,22 @@ def test_regions_agree_with_one_pass(
     log.write_bytes(b"".join(pieces) * 3)
     single = _report(log)
     monkeypatch.setattr(loading, "PARALLEL_MIN_SIZE", 1)
-    monkeypatch.setattr(loading, "_parallel_workers", lambda path: parts)
+    monkeypatch.setattr(loading, "parallel_workers", lambda path: parts)
     assert loading._region_bounds(str(log), parts)[-1][1] == log.stat().st_size
     assert _report(log) == single
 
 
-def test_cuts_never_fall_inside_a_libvirt_command_line(tmp_path: Path) -> None:
+def test_cuts_anywhere_in_libvirt_logs_give_the_one_pass_events(tmp_path: Path) -> None:
     log = tmp_path / "libvirt.log"
-    log.write_bytes((SAMPLES / "libvirt-guest1.log").read_bytes() * 50)
-    data = log.read_bytes()
-    for start, _ in loading._region_bounds(str(log), 16)[1:]:
-        previous_line = data[:start].rstrip(b"\n").rsplit(b"\n", 1)[-1]
-        assert not previous_line.endswith(b"\\")
+    log.write_bytes((SAMPLES / "libvirt-guest1.log").read_bytes() * 6)
+    whole = loading.parse_region(str(log), 0, log.stat().st_size)
+    for parts in range(2, 60):
+        events, lines = [], 0
+        for start, end in loading._region_bounds(str(log), parts):
+            region = loading.parse_region(str(log), start, end)
+            events += loading._shift(region.events, lines)
+            lines += region.lines
+        assert (events, lines) == (whole.events, whole.lines), parts
 
 
 def test_regions_can_stop_at_a_line_start(tmp_path: Path) -> None:
@@ -48,7 +52,8 @@ def test_regions_can_stop_at_a_line_start(tmp_path: Path) -> None:
     prefix = tmp_path / "prefix.log"
     prefix.write_bytes(data[:end])
     expected = loading.parse_region(str(prefix), 0, end)
-    regions = list(loading.parse_in_regions(str(log), 3, end))
-    assert regions[-1][2] == end
-    assert [e for events, _, _ in regions for e in events] == expected[0]
-    assert sum(lines for _, lines, _ in regions) == expected[1]
+    regions = list(loading.parse_in_regions(str(log), 3, end, parts=5))
+    assert len(regions) == 5
+    assert regions[-1].end == end
+    assert [e for region in regions for e in region.events] == expected.events
+    assert sum(region.lines for region in regions) == expected.lines
