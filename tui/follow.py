@@ -16,17 +16,26 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from typing import IO
 
 from reginspect.errors import UserError
 from reginspect.inputs import compression_of, read_chunks
+from reginspect.loading import parallel_workers, parse_in_regions, start_workers
+from tui.lineindex import LineIndex
 from tui.store import Source, SourceStatus, Store
 
 CHUNK = 256 * 1024
 POLL_INTERVAL = 0.05  # --poll, and files whose directory cannot be watched
 WATCHED_INTERVAL = 0.5  # a safety net when inotify is on: events can be lost (overflow)
 PROGRESS = 0.1  # seconds between two "more was read" messages during a long read
-TAIL = 64  # bytes before our position checked to tell an in-place rewrite from growth
+# To tell an in-place rewrite from growth, samples of SAMPLE bytes of what was read must be
+# unchanged: at offsets 0, 64, 128, 256, ... (doubling) and just before our position. Logs
+# repeat whole lines, so the bytes before our position alone often match a rewrite too.
+SAMPLE = 64
+# The first read of a big file comes back in regions of this size: progress and rows appear as
+# each arrives.
+FIRST_READ_REGION = 32 << 20
 
 Notify = Callable[[], None]
 
@@ -54,10 +63,12 @@ class SourceReader:
         self._fd: int | None = None
         self._identity: tuple[int, int] | None = None
         self._position = 0
-        self._tail = b""
-        self._head = b""
+        self._marks: dict[int, bytes] = {}  # offset -> the bytes read there (see SAMPLE)
+        self._tail = b""  # the bytes read just before our position
         self._spool: IO[bytes] | None = None
         self._stamp: tuple[int, int, int] | None = None  # compressed file: (ino, size, mtime)
+        # Started before the UI runs: see start_workers. Shut down after the first read.
+        self._pool = start_workers(source.path) if source.path != "-" else None
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -91,19 +102,14 @@ class SourceReader:
                 self._spool.close()
             self._fd, self._spool = None, None
             self.source.fd = None
-        self._identity, self._position, self._tail, self._head, self._stamp = (
-            None,
-            0,
-            b"",
-            b"",
-            None,
-        )
+        self._identity, self._position, self._marks, self._tail = None, 0, {}, b""
+        self._stamp = None
 
     def _reset(self, notice: str) -> None:
         with self.store.lock:
             self.store.reset_source(self.source)
             self.store.notices.append(notice)
-        self._position, self._tail, self._head = 0, b"", b""
+        self._position, self._marks, self._tail = 0, {}, b""
         self.notify()
 
     # -- the loop ---------------------------------------------------------------------------------
@@ -120,6 +126,7 @@ class SourceReader:
                 self._close_file()
                 self._wait(1.0)
         self._close_file()
+        self._stop_pool()
 
     def _step(self) -> None:
         if self._fd is None and not self._open():
@@ -131,6 +138,8 @@ class SourceReader:
         # Before reading: a drain records the new bytes as the ones it saw, so a copytruncate
         # followed by a longer rewrite would pass unnoticed once drained.
         if self._position and self._truncated():
+            return
+        if self._position == 0 and self._read_in_regions():
             return
         self._drain()
         if self._check_replaced():
@@ -165,7 +174,7 @@ class SourceReader:
             self.source.done = 0
             self.source.compressed = kind
         self._identity = (info.st_dev, info.st_ino)
-        self._fd, self._position, self._tail, self._head = fd, 0, b"", b""
+        self._fd, self._position, self._marks, self._tail = fd, 0, {}, b""
         if kind is not None:
             self._read_compressed(fd, info)
             return True
@@ -185,10 +194,7 @@ class SourceReader:
             data = os.read(self._fd, CHUNK)
             if not data:
                 break
-            self._position += len(data)
-            if len(self._head) < TAIL:
-                self._head = (self._head + data)[:TAIL]
-            self._tail = (self._tail + data)[-TAIL:]
+            self._note_read(data)
             now = time.monotonic()
             untold = now - told < PROGRESS
             self._feed(data, notify=not untold)
@@ -199,6 +205,55 @@ class SourceReader:
             self.notify()
         if self.source.status in (SourceStatus.READING, SourceStatus.WAITING):
             self._set(SourceStatus.LIVE)
+
+    def _read_in_regions(self) -> bool:
+        """The first read of a big plain file, parsed and indexed in one process per core (the
+        reader thread only merges results, so the UI keeps the GIL). False when not worth it."""
+        assert self._fd is not None
+        workers = parallel_workers(self.source.path)
+        end = _last_line_start(self._fd)
+        if workers < 2 or end == 0:
+            return False
+        parts = max(workers, end // FIRST_READ_REGION)
+        regions = parse_in_regions(
+            self.source.path, workers, end, parts=parts, sink=LineIndex, pool=self._pool
+        )
+        builder = self.store.session.source(self.source.name)
+        try:
+            for region in regions:
+                if self.stop.is_set():
+                    return True
+                assert isinstance(region.sink, LineIndex)
+                with self.store.lock:
+                    builder.apply_region(region.events, region.lines, region.end - region.start)
+                    self.store.session.generation += 1
+                    self.source.index.extend(region.sink)
+                    self.source.done = region.end
+                self.notify()
+        except (OSError, ValueError, BrokenProcessPool) as error:
+            # No worker processes here (or the file went away): read it in this thread.
+            self._reset(f"{self.source.path}: read in one thread ({error})")
+            os.lseek(self._fd, 0, os.SEEK_SET)
+            return False
+        finally:
+            regions.close()
+            self._stop_pool()
+        info = os.stat(self.source.path)
+        if (info.st_dev, info.st_ino) != self._identity or os.fstat(self._fd).st_size < end:
+            # Replaced or truncated while the workers read it by name: start again, in order.
+            self._reset(f"{self.source.path} changed during the first read: read again")
+            os.lseek(self._fd, 0, os.SEEK_SET)
+            return True
+        self._position = os.lseek(self._fd, end, os.SEEK_SET)
+        for offset in _mark_offsets(0, end):
+            self._marks[offset] = os.pread(self._fd, min(SAMPLE, end - offset), offset)
+        self._tail = os.pread(self._fd, min(SAMPLE, end), max(end - SAMPLE, 0))
+        return False  # the rest, appended meanwhile, is drained as usual
+
+    def _stop_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     def _truncated(self) -> bool:
         """True (and a fresh start) when the file shrank or its bytes we read changed."""
@@ -232,15 +287,20 @@ class SourceReader:
             return True
         return False
 
+    def _note_read(self, data: bytes) -> None:
+        """``data`` was read at our position: move on, keeping its samples (see SAMPLE)."""
+        start, end = self._position, self._position + len(data)
+        for offset in _mark_offsets(start, end):
+            piece = data[max(offset - start, 0) : offset + SAMPLE - start]
+            self._marks[offset] = self._marks.get(offset, b"") + piece
+        self._tail = (self._tail + data)[-SAMPLE:]
+        self._position = end
+
     def _same_bytes(self) -> bool:
-        """The bytes we saw at the start and just before our position are still there."""
+        """What we read is still there, as far as its samples tell."""
         assert self._fd is not None
-        if self._head and os.pread(self._fd, len(self._head), 0) != self._head:
-            return False
-        if self._tail:
-            start = self._position - len(self._tail)
-            return os.pread(self._fd, len(self._tail), start) == self._tail
-        return True
+        marks = [*self._marks.items(), (self._position - len(self._tail), self._tail)]
+        return all(os.pread(self._fd, len(data), offset) == data for offset, data in marks)
 
     # -- compressed files and pipes: spooled ------------------------------------------------------
 
@@ -353,6 +413,30 @@ class Watcher:
             observer.stop()  # type: ignore[attr-defined]
             observer.join(timeout=1)  # type: ignore[attr-defined]
         self._observer = None
+
+
+def _mark_offsets(start: int, end: int) -> list[int]:
+    """The sample offsets (0, SAMPLE, 2 * SAMPLE, 4 * SAMPLE, ...) whose samples overlap
+    bytes ``start``..``end``."""
+    offsets = []
+    offset = 0
+    while offset < end:
+        if offset + SAMPLE > start:
+            offsets.append(offset)
+        offset = max(SAMPLE, offset * 2)
+    return offsets
+
+
+def _last_line_start(fd: int) -> int:
+    """Where the last line of the file starts (0 when it has no complete line)."""
+    end = os.fstat(fd).st_size
+    while end > 0:
+        start = max(0, end - (1 << 16))
+        newline = os.pread(fd, end - start, start).rfind(b"\n")
+        if newline >= 0:
+            return start + newline + 1
+        end = start
+    return 0
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:

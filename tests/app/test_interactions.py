@@ -6,6 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
 from textual import events
 
 from parsers.logevents import Status
@@ -536,8 +537,15 @@ async def test_filter_knows_the_generic_sysreg_name(in_data: Path) -> None:
         assert [row.name for row in app.main.query_one(RegisterTable).shown] == ["ZCR_EL1"]
 
 
-async def test_big_file_read_in_a_thread_with_progress(in_tmp: Path) -> None:
+async def test_big_file_read_in_a_thread_with_progress(
+    in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reginspect import loading
     from tui.widgets.read_progress import ReadProgress
+
+    # Not in worker processes (tests/app/test_first_read.py): here the reader thread and the UI
+    # share the GIL for the whole read.
+    monkeypatch.setattr(loading, "PARALLEL_MIN_SIZE", 1 << 40)
 
     noise = b"12345@1795566034.427685:ram_load_loop ram addr 0x0 flags 0x2 host 0x7f\n" * 20000
     with Path("big.log").open("wb") as out:
