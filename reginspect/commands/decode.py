@@ -60,7 +60,7 @@ def info_text(info: RegisterInfo) -> str:
         lines.append(f"  QEMU key: 0x{info.qemu_key:x}")
     if info.note:
         lines.append(f"  note: {info.note}")
-    return "\n".join(printable(line) for line in lines)
+    return printable("\n".join(lines))  # printable() leaves newlines alone
 
 
 def _decode_argument(text: str, accel: Accel | None) -> list[RegisterInfo]:
@@ -94,5 +94,15 @@ def run(args: argparse.Namespace) -> int:
             json.dumps([info_json(info, given) for given, info in results], indent=2) + "\n"
         )
     else:
-        sys.stdout.write("".join(f"{info_text(info)}\n" for _, info in results))
+        # A log names the same registers again and again: format each description once. Keyed
+        # by identity (hashing a RegisterInfo hashes all its fields); results keeps every one
+        # alive, so no id is reused, and describe_references hands out one per register.
+        texts: dict[int, str] = {}
+        chunks: list[str] = []
+        for _, info in results:
+            text = texts.get(id(info))
+            if text is None:
+                text = texts[id(info)] = info_text(info) + "\n"
+            chunks.append(text)
+        sys.stdout.write("".join(chunks))
     return status
