@@ -378,6 +378,12 @@ def catalogue_ids() -> list[int]:
     return sorted(set(tables.names) | {kvm_id for kvm_id, _ in _pseudo_names()})
 
 
+def load() -> None:
+    """Build the name tables now (a tenth of a second), e.g. in a thread while logs are read,
+    rather than on the first describe()."""
+    _tables()
+
+
 @functools.lru_cache(maxsize=8192)
 def describe(kvm_id: int, accel: Accel = Accel.UNKNOWN) -> RegisterInfo:
     """Everything known about one register id. RegisterIdError for what is no Arm register."""

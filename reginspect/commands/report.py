@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from collections.abc import Sequence
 
+from parsers import catalogue
 from reginspect.errors import EXIT_USAGE, UserError
 from reginspect.loading import load_logs
 from reginspect.model import Attempt, Session
@@ -82,6 +84,8 @@ def load_attempts(paths: Sequence[str]) -> tuple[Session, list[Attempt], list[st
 
 
 def run(args: argparse.Namespace) -> int:
+    # Meanwhile the log is read (by worker processes when big, this thread waiting).
+    threading.Thread(target=catalogue.load, daemon=True).start()
     session, attempts, problems = load_attempts(args.logs)
     suggestions = [s.to_json() for s in suggestions_from_args(attempts, args)]
     report = build_report(session.sources, attempts, suggestions, problems)
