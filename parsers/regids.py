@@ -321,6 +321,8 @@ def find_references(text: str) -> list[tuple[int, int, RegisterRef]]:
 def candidate_references(text: str) -> Iterator[tuple[int, int, RegisterRef]]:
     """``find_references``' hits before the catalogue has checked them: each may still be an
     impossible register (a size or index no register has). Never raises."""
+    # A log repeats its references: each distinct one is parsed once (a ref is immutable).
+    refs: dict[tuple[str | None, str], RegisterRef | None] = {}
     end = 0
     for start in _candidates(text):
         if start < end:
@@ -329,16 +331,26 @@ def candidate_references(text: str) -> Iterator[tuple[int, int, RegisterRef]]:
         if match is None:
             continue
         end = match.end()
-        kind = match.lastgroup
-        if kind == "name" and not _WORTH_A_NAME.fullmatch(match.group(0)):
-            continue
-        if kind == "hex" and not _WORTH_A_KEY.fullmatch(match.group("hex_digits")):
-            continue
-        try:
-            ref = _ref_from_match(match)
-        except ValueError:  # RegisterIdError included
-            continue
-        yield start, end, ref
+        key = (match.lastgroup, match.group(0))
+        if key in refs:
+            ref = refs[key]
+        else:
+            ref = refs[key] = _candidate(match)
+        if ref is not None:
+            yield start, end, ref
+
+
+def _candidate(match: re.Match[str]) -> RegisterRef | None:
+    """The reference a match stands for, None for a false hit or an impossible value."""
+    kind = match.lastgroup
+    if kind == "name" and not _WORTH_A_NAME.fullmatch(match.group(0)):
+        return None
+    if kind == "hex" and not _WORTH_A_KEY.fullmatch(match.group("hex_digits")):
+        return None
+    try:
+        return _ref_from_match(match)
+    except ValueError:  # RegisterIdError included
+        return None
 
 
 # Where a reference may start. Scanning for these separately (literal prefixes, simple classes)

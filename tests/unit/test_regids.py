@@ -126,6 +126,7 @@ def test_describe_references_describes_each_register_once(monkeypatch: pytest.Mo
     # The same hits as find_references (0x...130000, op0=0, is no register), each described as
     # its form implies; the KVM text form names the timer as KVM does.
     assert [(start, end, ref) for start, end, ref, _ in found] == find_references(text)
+    assert all(text[start:end] == ref.text for start, end, ref, _ in found)  # repeats too
     assert [info for *_, info in found] == [describe(ref.kvm_id, ref.accel) for *_, ref, _ in found]
     assert [info.name for *_, info in found][:3] == [
         "CNTV_CVAL_EL0",
