@@ -29,7 +29,7 @@ from tui.follow import POLL_INTERVAL, SourceReader, Watcher
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
 from tui.store import SourceStatus, Store
-from tui.viewmodel import EMPTY_VIEW, View, build_view
+from tui.viewmodel import EMPTY_VIEW, View, ViewCache, build_view
 
 REFRESH_INTERVAL = 0.1  # seconds between two rebuilds of the view, at most
 TOAST_INTERVAL = 3.0  # seconds between two "file changed" toasts, at most
@@ -86,6 +86,7 @@ class ReginspectApp(App[int]):
         self._dirty = threading.Event()
         self._refresh_timer: Timer | None = None
         self._last_refresh = 0.0
+        self._views = ViewCache()
         # What happened to the files, told in one toast every TOAST_INTERVAL at most: a log
         # rewritten a hundred times a second must not bury the screen (and the keys) in toasts.
         self._notices: Counter[str] = Counter()
@@ -180,7 +181,7 @@ class ReginspectApp(App[int]):
         if not self.main.is_mounted:
             self.call_after_refresh(self.refresh_view)
             return
-        self.view = build_view(self.store)
+        self.view = build_view(self.store, self._views)
         with contextlib.suppress(NoMatches):  # the app is closing: its widgets are gone
             self.main.show_view(self.view, self.paused)
 

@@ -1,7 +1,9 @@
 """Immutable copies of what the screen shows, taken from the Session under the store's lock.
 
 The readers mutate the model's attempts in place, so widgets never hold model objects: each
-refresh builds a ``View`` of frozen rows (register names looked up once per id and cached).
+refresh builds a ``View`` of frozen rows (register names looked up once per id and cached). An
+attempt that did not change since the last build keeps its ``AttemptView`` (``ViewCache``): with
+dozens of attempts in a log, rebuilding all of them was most of a refresh.
 """
 
 from __future__ import annotations
@@ -368,19 +370,91 @@ def suggestions_json(attempts: Sequence[Attempt]) -> list[dict[str, Any]]:
     return [item if isinstance(item, dict) else item.to_json() for item in made]
 
 
-def build_view(store: Store) -> View:
-    """Copy everything shown; takes the store's lock for the time of the copy."""
+def _fingerprint(attempt: Attempt) -> tuple[object, ...]:
+    """What changes whenever anything an AttemptView, the advice or the suggestions read of
+    ``attempt`` changes. The model only grows an attempt: every register, count, failure and
+    completion moves ``last_line``; messages, problems and hidden ids only lengthen lists and
+    sets; the process (shared by the attempts of one QEMU) gains its details in place."""
+    process = attempt.process
+    return (
+        attempt.index,
+        attempt.source,
+        attempt.first_line,
+        attempt.last_line,
+        attempt.explicit,
+        attempt.started,
+        attempt.completed,
+        attempt.cleaned_up,
+        attempt.closed,
+        attempt.failed,
+        attempt.has_messages,
+        len(attempt.errors),
+        len(attempt.warnings),
+        len(attempt.problems),
+        len(attempt.properties),
+        len(attempt.hidden),
+        len(attempt.sources),
+        frozenset(attempt.styles),
+        None
+        if process is None
+        else (
+            id(process),
+            process.end_reason,
+            process.qemu_version,
+            process.machine,
+            process.cpu,
+            process.accel,
+            len(process.hidden),
+        ),
+        tuple(
+            (id(cpu), at, cpu.instance, cpu.stream_count, cpu.destination_count, len(cpu.registers))
+            for at, cpu in attempt.cpus.items()
+        ),
+    )
+
+
+class ViewCache:
+    """What the last build made, for the next one to reuse: the view of every attempt that did
+    not change, and the suggestions while no attempt changed. Entries hold their attempt, so an
+    attempt's id() cannot be reused by another while its entry lives."""
+
+    def __init__(self) -> None:
+        self.attempts: dict[int, tuple[Attempt, tuple[object, ...], AttemptView]] = {}
+        self.suggestions: tuple[list[object], tuple[SuggestionView, ...], str] | None = None
+
+
+def build_view(store: Store, cache: ViewCache | None = None) -> View:
+    """Copy everything shown; takes the store's lock for the time of the copy. With a
+    ``cache``, the attempts that did not change since the last build keep their views."""
     with store.lock:
         session = store.session
         attempts = session.attempts()
         for attempt in store.stream_attempts:
             attempt.index = len(attempts)
             attempts.append(attempt)
-        error = ""
-        try:
-            suggestions = tuple(suggestion_view(item) for item in suggestions_json(attempts))
-        except Exception as exc:  # the suggestion engine must not take the viewer down
-            suggestions, error = (), f"{type(exc).__name__}: {exc}"
+        views: list[AttemptView] = []
+        made: dict[int, tuple[Attempt, tuple[object, ...], AttemptView]] = {}
+        for attempt in attempts:
+            fingerprint = _fingerprint(attempt) if cache is not None else ()
+            entry = None if cache is None else cache.attempts.get(id(attempt))
+            if entry is not None and entry[0] is attempt and entry[1] == fingerprint:
+                view = entry[2]
+            else:
+                view = attempt_view(attempt)
+            views.append(view)
+            made[id(attempt)] = (attempt, fingerprint, view)
+        key: list[object] = [(id(attempt), made[id(attempt)][1]) for attempt in attempts]
+        if cache is not None and cache.suggestions is not None and cache.suggestions[0] == key:
+            _, suggestions, error = cache.suggestions
+        else:
+            error = ""
+            try:
+                suggestions = tuple(suggestion_view(item) for item in suggestions_json(attempts))
+            except Exception as exc:  # the suggestion engine must not take the viewer down
+                suggestions, error = (), f"{type(exc).__name__}: {exc}"
+        if cache is not None:
+            cache.attempts = made
+            cache.suggestions = (key, suggestions, error)
         return View(
             session.generation,
             tuple(
@@ -398,7 +472,7 @@ def build_view(store: Store) -> View:
                 )
                 for source in store.sources.values()
             ),
-            tuple(attempt_view(attempt) for attempt in attempts),
+            tuple(views),
             suggestions,
             error,
         )
