@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 from typing import Any
@@ -181,3 +182,20 @@ def test_the_sample_free_text(run_cli: Any, monkeypatch: pytest.MonkeyPatch) -> 
     ]
     assert items[0]["input"] == "system register 0x1013c103"
     assert all(item["known"] for item in items)
+
+
+def test_the_cycle_collector_is_on_again_after_decode(
+    run_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("TCR2_EL1 0x603000000013c103\n"))
+    assert gc.isenabled()
+    assert run_cli("decode", "-")[0] == 0
+    assert gc.isenabled()
+
+    def broken(text: str, accel: Any) -> Any:
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr("reginspect.commands.decode.describe_references", broken)
+    with pytest.raises(RuntimeError):
+        run_cli("decode", "-")
+    assert gc.isenabled()
