@@ -9,21 +9,18 @@ import contextlib
 import os
 import random
 import re
-import shlex
 import shutil
-import subprocess
-import sys
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, SAMPLES
+from tests.conftest import SAMPLES
+from tests.e2e.tmux import REGINSPECT, Terminal
 
 pytestmark = pytest.mark.e2e
 
@@ -54,88 +51,11 @@ START_BOUND = 20.0
 # -- the terminal ---------------------------------------------------------------------------------
 
 
-class Terminal:
-    """A private tmux server (its own socket, no user configuration) running one command."""
-
-    def __init__(self, workdir: Path, command: str) -> None:
-        self.socket = f"reginspect-stress-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.socket_path = ""  # known once the server runs; kill-server leaves the file
-        self.status = workdir / "status"
-        self.tracebacks: list[str] = []
-        self.states: set[str] = set()  # what the header said of the file: live, deleted…
-        self.captures = 0
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
-        wrapped = (
-            f"cd {shlex.quote(str(workdir))} && {command};"
-            f" echo $? > {shlex.quote(str(self.status))}; sleep 120"
-        )
-        self._tmux(
-            "new-session",
-            "-d",
-            "-s",
-            "stress",
-            "-x",
-            str(WIDTH),
-            "-y",
-            str(HEIGHT),
-            wrapped,
-            env={**env, "TERM": "xterm-256color"},
-        )
-        self.socket_path = self._tmux("display-message", "-p", "#{socket_path}").strip()
-
-    def _tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
-        done = subprocess.run(
-            ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=env,
-            timeout=10,
-        )
-        return done.stdout
-
-    def screen(self) -> str:
-        text = self._tmux("capture-pane", "-p", "-t", "stress")
-        self.captures += 1
-        self.states.update(re.findall(r"dst\.log \((\w+)\)", text))
-        if "Traceback" in text:
-            self.tracebacks.append(text)
-        return text
-
-    def wait_for(self, found: Callable[[str], bool], timeout: float, what: str) -> float:
-        """Seconds until ``found(screen)``; fails with the screen after ``timeout``."""
-        start = time.monotonic()
-        while time.monotonic() - start < timeout:
-            if found(self.screen()):
-                return time.monotonic() - start
-            time.sleep(0.02)
-        pytest.fail(f"{what}: not on screen after {timeout} s:\n{self.screen()}")
-
-    def press(self, *keys: str) -> None:
-        self._tmux("send-keys", "-t", "stress", *keys)
-
-    def answer(self, key: str, *, shown: bool) -> float:
-        """Seconds from pressing ``key`` until the help screen is ``shown`` (or gone). The next
-        key waits for this answer: two keys read together could be one (escape then ? is
-        alt+?)."""
-        self.press(key)
-        return self.wait_for(lambda s: (HELP_MARK in s) == shown, KEY_GIVE_UP, f"{key}'s answer")
-
-    def exit_status(self, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.status.exists() and self.status.read_text().strip():
-                break
-            time.sleep(0.05)
-        return self.status.read_text().strip() if self.status.exists() else "(still running)"
-
-    def close(self) -> None:
-        subprocess.run(
-            ["tmux", "-L", self.socket, "kill-server"], check=False, capture_output=True, timeout=10
-        )
-        if self.socket_path:
-            with contextlib.suppress(OSError):
-                os.unlink(self.socket_path)
+def _answer(terminal: Terminal, key: str, *, shown: bool) -> float:
+    """Seconds from pressing ``key`` until the help screen is ``shown`` (or gone). The next key
+    waits for this answer: two keys read together could be one (escape then ? is alt+?)."""
+    terminal.press(key)
+    return terminal.wait_for(lambda s: (HELP_MARK in s) == shown, KEY_GIVE_UP, f"{key}'s answer")
 
 
 # -- the writer -----------------------------------------------------------------------------------
@@ -270,13 +190,17 @@ def _shows_final(screen: str, registers: dict[str, str]) -> bool:
 
 
 def test_survives_a_storm_of_rewrites(tmp_path: Path) -> None:
-    if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed (apt-get install tmux): the test drives a real terminal")
     log = tmp_path / "dst.log"
     registers = _final_registers()
     assert len(registers) == 88
-    reginspect = f"PYTHONPATH={shlex.quote(str(REPO))} {shlex.quote(sys.executable)} -m reginspect"
-    terminal = Terminal(tmp_path, f"{reginspect} dst.log")
+    states: set[str] = set()  # what the header said of the file: live, deleted…
+    terminal = Terminal(
+        tmp_path,
+        f"{REGINSPECT} dst.log",
+        width=WIDTH,
+        height=HEIGHT,
+        watch=lambda s: states.update(re.findall(r"dst\.log \((\w+)\)", s)),
+    )
     storm = Storm()
     writer = threading.Thread(
         target=write_storm, args=(log, random.Random(9), storm), name="storm", daemon=True
@@ -289,8 +213,8 @@ def test_survives_a_storm_of_rewrites(tmp_path: Path) -> None:
         answers: list[float] = []
         rounds = 0  # help round trips done during the storm
         while writer.is_alive():
-            answers.append(terminal.answer("?", shown=True))
-            answers.append(terminal.answer("Escape", shown=False))
+            answers.append(_answer(terminal, "?", shown=True))
+            answers.append(_answer(terminal, "Escape", shown=False))
             if writer.is_alive():
                 rounds += 1
             time.sleep(0.3)
@@ -319,9 +243,9 @@ def test_survives_a_storm_of_rewrites(tmp_path: Path) -> None:
         print(
             f"final attempt on screen {seen * 1000:.0f} ms after the last write, checked whole"
             f" (toast gone) after {(time.monotonic() - storm.ended) * 1000:.0f} ms;"
-            f" the file was seen {sorted(terminal.states)}"
+            f" the file was seen {sorted(states)}"
         )
-        assert "error" not in terminal.states
+        assert "error" not in states
 
         # ctrl+home puts the cursor on the first extra register, read from line 1.
         terminal.press("C-Home")

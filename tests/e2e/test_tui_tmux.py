@@ -4,57 +4,21 @@ created late, written in random pieces, truncated and rewritten, rotated away an
 from __future__ import annotations
 
 import lzma
-import os
 import random
-import shlex
-import shutil
-import subprocess
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from reginspect.loading import load_logs
-from tests.conftest import CORPUS, REPO, require_corpus
+from tests.conftest import CORPUS, require_corpus
+from tests.e2e.tmux import REGINSPECT, Terminal
 
 pytestmark = pytest.mark.e2e
 
 FAILED = CORPUS / "11.1-max-to-cortex-a57" / "dst.stderr"
 SUCCEEDED = CORPUS / "11.1-cortex-a72-to-cortex-a72" / "dst.stderr.xz"  # 8 MB of noisy traces
 COUNTS = CORPUS / "7.2-max-to-cortex-a57" / "dst.stderr"
-
-
-def _tmux(*args: str) -> str:
-    done = subprocess.run(["tmux", *args], capture_output=True, text=True, check=True)
-    return done.stdout
-
-
-class Terminal:
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.seen: list[str] = []
-
-    def screen(self) -> str:
-        text = _tmux("capture-pane", "-p", "-t", self.name)
-        self.seen.append(text)
-        return text
-
-    def wait_for(self, found: Callable[[str], bool], timeout: float, what: str) -> float:
-        """Seconds until ``found(screen)``; fails with the screen after ``timeout``."""
-        start = time.monotonic()
-        while time.monotonic() - start < timeout:
-            if found(self.screen()):
-                return time.monotonic() - start
-            time.sleep(0.02)
-        pytest.fail(f"{what} not on screen after {timeout} s:\n{self.screen()}")
-
-    def press(self, *keys: str) -> None:
-        _tmux("send-keys", "-t", self.name, *keys)
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], check=False, capture_output=True)
 
 
 def _extra_names(path: Path) -> list[str]:
@@ -85,35 +49,16 @@ def _append_in_pieces(path: Path, content: bytes, rng: random.Random) -> None:
 
 
 def _start(tmp_path: Path, arguments: str, *, before: str = "") -> Terminal:
-    """``reginspect ARGUMENTS`` in a new tmux session; its exit status goes to tmp/status."""
+    """``reginspect ARGUMENTS`` in a terminal, in ``tmp_path``."""
     require_corpus()
-    if shutil.which("tmux") is None:
-        pytest.fail("tmux is not installed (CI installs it; apt-get install tmux)")
-    name = f"reginspect-e2e-{os.getpid()}-{tmp_path.name}"
-    reginspect = f"PYTHONPATH={shlex.quote(str(REPO))} {shlex.quote(sys.executable)} -m reginspect"
-    status = shlex.quote(str(tmp_path / "status"))
-    command = (
-        f"cd {shlex.quote(str(tmp_path))} && {before}{reginspect} {arguments};"
-        f" echo $? > {status}; sleep 60"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "40", command],
-        check=True,
-        env={**env, "TERM": "xterm-256color"},
-    )
-    return Terminal(name)
+    return Terminal(tmp_path, f"{before}{REGINSPECT} {arguments}")
 
 
-def _quit(terminal: Terminal, status: Path) -> None:
+def _quit(terminal: Terminal) -> None:
     """``q`` ends the app with status 0; no traceback was ever on screen."""
     terminal.press("q")
-    for _ in range(200):
-        if status.exists() and status.read_text().strip():
-            break
-        time.sleep(0.05)
-    assert status.read_text().strip() == "0"
-    assert not any("Traceback" in screen for screen in terminal.seen)
+    assert terminal.exit_status(10) == "0", terminal.screen()
+    assert not terminal.tracebacks, terminal.tracebacks[0]
 
 
 @pytest.mark.parametrize("poll", [False, True], ids=["inotify", "poll"])
@@ -160,7 +105,7 @@ def test_follows_a_log_through_its_life(tmp_path: Path, poll: bool) -> None:
             "the new file's counts",
         )
 
-        _quit(terminal, tmp_path / "status")
+        _quit(terminal)
     finally:
         terminal.close()
 
@@ -177,6 +122,6 @@ def test_follows_a_pipe(tmp_path: Path) -> None:
         terminal.wait_for(lambda s: "Extra (88)" in s and "(ended)" in s, 10, "the whole log")
         terminal.press("s")
         terminal.wait_for(lambda s: "x-mig-safe-missing-regs" in s, 5, "the suggestions")
-        _quit(terminal, tmp_path / "status")
+        _quit(terminal)
     finally:
         terminal.close()
