@@ -64,6 +64,39 @@ def info_text(info: RegisterInfo) -> str:
     return printable("\n".join(lines))  # printable() leaves newlines alone
 
 
+def _text(results: list[tuple[str, RegisterInfo]]) -> str:
+    """``info_text`` of every result, each description formatted once: a log names the same
+    registers again and again. Keyed by identity (a RegisterInfo hashes all its fields, in
+    Python): the results keep every description alive, so no id is reused, and
+    describe_references hands out one per register."""
+    texts: dict[int, str] = {}
+    chunks: list[str] = []
+    for _, info in results:
+        text = texts.get(id(info))
+        if text is None:
+            text = texts[id(info)] = info_text(info) + "\n"
+        chunks.append(text)
+    return "".join(chunks)
+
+
+def _json_list(results: list[tuple[str, RegisterInfo]]) -> str:
+    """``json.dumps([info_json(info, given)...], indent=2)``, each description encoded once
+    (as in ``_text``): json's indenting encoder is pure Python, slow on a large log's list."""
+    if not results:
+        return "[]"
+    heads: dict[int, str] = {}
+    items: list[str] = []
+    for given, info in results:
+        head = heads.get(id(info))
+        if head is None:
+            # The item one level in, up to its last key ("input"). JSON strings hold no raw
+            # newline: indenting is two spaces after each newline.
+            item = "  " + json.dumps(info_json(info, ""), indent=2).replace("\n", "\n  ")
+            head = heads[id(info)] = item[: item.rindex('"input": ')]
+        items.append(f'{head}"input": {json.dumps(given)}\n  }}')
+    return "[\n" + ",\n".join(items) + "\n]"
+
+
 def _decode_argument(text: str, accel: Accel | None) -> list[RegisterInfo]:
     """One argument to the register(s) it means; a name may mean several."""
     try:
@@ -103,20 +136,5 @@ def _run(args: argparse.Namespace) -> int:
         except RegisterIdError as error:
             print(f"reginspect: decode: {printable(str(error))}", file=sys.stderr)
             status = EXIT_USAGE
-    if args.json:
-        sys.stdout.write(
-            json.dumps([info_json(info, given) for given, info in results], indent=2) + "\n"
-        )
-    else:
-        # A log names the same registers again and again: format each description once. Keyed
-        # by identity (hashing a RegisterInfo hashes all its fields); results keeps every one
-        # alive, so no id is reused, and describe_references hands out one per register.
-        texts: dict[int, str] = {}
-        chunks: list[str] = []
-        for _, info in results:
-            text = texts.get(id(info))
-            if text is None:
-                text = texts[id(info)] = info_text(info) + "\n"
-            chunks.append(text)
-        sys.stdout.write("".join(chunks))
+    sys.stdout.write(_json_list(results) + "\n" if args.json else _text(results))
     return status

@@ -199,3 +199,19 @@ def test_the_cycle_collector_is_on_again_after_decode(
     with pytest.raises(RuntimeError):
         run_cli("decode", "-")
     assert gc.isenabled()
+
+
+def test_the_json_list_is_what_json_dumps_gives() -> None:
+    from parsers.catalogue import describe_references
+    from reginspect.commands.decode import _json_list, info_json
+    from tests.conftest import SAMPLES
+
+    names = ("decode-input.txt", "kvm-11.1-text-forms.log", "11.1-max-to-cortex-a57.dst.stderr")
+    text = "".join((SAMPLES / name).read_text() for name in names) + " SVE VLS"
+    results = [(ref.text, info) for *_, ref, info in describe_references(text)]
+    # Inputs JSON must escape; SVE VLS has no fields (an empty object) and no QEMU key.
+    results += [(given, results[0][1]) for given in ('"q"\\', "tab\there", "é\u202e\x1b", "")]
+    assert len({id(info) for _, info in results}) > 10
+    for part in (results, results[:1], []):
+        expected = json.dumps([info_json(info, given) for given, info in part], indent=2)
+        assert _json_list(part) == expected
