@@ -1,8 +1,8 @@
 """The reginspect Textual application and ``create_app``, the factory the CLI and tests share.
 
 Reader threads (Textual thread workers) feed the Session under the store's lock and post
-``SessionChanged``; at most one such message waits at a time, and the UI rebuilds its view from
-``session.attempts()`` at most ten times a second.
+``SessionChanged``; at most one such message waits at a time. The UI rebuilds its view from
+``session.attempts()`` at once; only a burst of changes is spread out, to ten rebuilds a second.
 """
 
 from __future__ import annotations
@@ -31,7 +31,11 @@ from tui.screens.main import MainScreen
 from tui.store import SourceStatus, Store
 from tui.viewmodel import EMPTY_VIEW, View, ViewCache, build_view
 
-REFRESH_INTERVAL = 0.1  # seconds between two rebuilds of the view, at most
+# A token bucket: a few refreshes at once, then REFRESH_RATE a second while changes keep coming (a
+# log rewritten a hundred times a second must leave room for the keys). A fixed interval instead
+# made a change that came soon after another wait for the rest of it.
+REFRESH_RATE = 10.0  # refreshes a second
+REFRESH_BURST = 3.0  # refreshes at once
 TOAST_INTERVAL = 3.0  # seconds between two "file changed" toasts, at most
 SETTLED = (SourceStatus.LIVE, SourceStatus.ENDED, SourceStatus.WAITING, SourceStatus.ERROR)
 
@@ -85,7 +89,8 @@ class ReginspectApp(App[int]):
         self.view: View = EMPTY_VIEW
         self._dirty = threading.Event()
         self._refresh_timer: Timer | None = None
-        self._last_refresh = 0.0
+        self._tokens = REFRESH_BURST
+        self._tokens_at = 0.0
         self._views = ViewCache()
         # What happened to the files, told in one toast every TOAST_INTERVAL at most: a log
         # rewritten a hundred times a second must not bury the screen (and the keys) in toasts.
@@ -161,16 +166,22 @@ class ReginspectApp(App[int]):
     def on_session_changed(self, message: SessionChanged) -> None:
         if self._refresh_timer is not None:
             return
-        wait = self._last_refresh + REFRESH_INTERVAL - time.monotonic()
+        wait = (1.0 - self._refill()) / REFRESH_RATE
         if wait <= 0:
             self.refresh_view()
         else:
             self._refresh_timer = self.set_timer(wait, self.refresh_view)
 
+    def _refill(self) -> float:
+        now = time.monotonic()
+        self._tokens = min(self._tokens + (now - self._tokens_at) * REFRESH_RATE, REFRESH_BURST)
+        self._tokens_at = now
+        return self._tokens
+
     def refresh_view(self) -> None:
         self._refresh_timer = None
         self._dirty.clear()  # before reading: anything fed from now on posts again
-        self._last_refresh = time.monotonic()
+        self._tokens = max(self._refill() - 1.0, 0.0)
         with self.store.lock:
             notices = list(self.store.notices)
             self.store.notices.clear()

@@ -1,6 +1,6 @@
 """The main screen: navigator on the left; registers, suggestions and the raw log on the right.
 
-The app hands it a fresh ``View`` at most ten times a second; the screen keeps what the user
+The app hands it a fresh ``View`` whenever the files change; the screen keeps what the user
 chose (attempt, CPU, tab, filter, sort, selected register) across views.
 """
 
