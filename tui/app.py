@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import sys
 import threading
@@ -38,6 +39,7 @@ REFRESH_RATE = 10.0  # refreshes a second
 REFRESH_BURST = 3.0  # refreshes at once
 TOAST_INTERVAL = 3.0  # seconds between two "file changed" toasts, at most
 SETTLED = (SourceStatus.LIVE, SourceStatus.ENDED, SourceStatus.WAITING, SourceStatus.ERROR)
+READ = (SourceStatus.LIVE, SourceStatus.ENDED, SourceStatus.ERROR)  # a first read is over
 
 
 class SessionChanged(Message):
@@ -92,6 +94,7 @@ class ReginspectApp(App[int]):
         self._tokens = REFRESH_BURST
         self._tokens_at = 0.0
         self._views = ViewCache()
+        self._frozen = False
         # What happened to the files, told in one toast every TOAST_INTERVAL at most: a log
         # rewritten a hundred times a second must not bury the screen (and the keys) in toasts.
         self._notices: Counter[str] = Counter()
@@ -146,6 +149,8 @@ class ReginspectApp(App[int]):
 
     def on_unmount(self) -> None:
         self.shutdown_readers()
+        if self._frozen:
+            gc.unfreeze()  # another app in this process (tests) must not keep this one alive
 
     def shutdown_readers(self) -> None:
         self.stop_event.set()
@@ -195,6 +200,12 @@ class ReginspectApp(App[int]):
         self.view = build_view(self.store, self._views)
         with contextlib.suppress(NoMatches):  # the app is closing: its widgets are gone
             self.main.show_view(self.view, self.paused)
+        if not self._frozen and all(s.status in READ for s in self.view.sources):
+            # Every file was read once: what exists now (Textual's widgets, the catalogue, the
+            # session) lives long. Out of the collector's sight, a full collection (which stops
+            # the UI thread) scans only what came later: 30-110 ms instead of 100-300 ms.
+            gc.freeze()
+            self._frozen = True
 
     def _tell_notices(self) -> None:
         if not self._notices or self._toast_timer is not None:
