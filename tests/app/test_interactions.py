@@ -93,6 +93,45 @@ async def test_status_tabs_switch_with_brackets(in_data: Path) -> None:
         assert _status(app) is Status.MATCHED
 
 
+async def test_tab_underline_slides_only_when_the_user_switches(
+    in_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New counts in the tab titles (every refresh) move the underline at once; a slide (some 18
+    repaints) is kept for the user's own switch."""
+    import textual.constants
+    from textual.widgets._tabs import Underline
+
+    monkeypatch.setattr(textual.constants, "TEXTUAL_ANIMATIONS", "full")
+    slides: list[str] = []
+    animate = Underline.animate
+
+    def spy(self: Underline, attribute: str, *args: object, **kwargs: object) -> None:
+        if any(isinstance(node, StatusTabs) for node in self.ancestors):
+            slides.append(attribute)
+        animate(self, attribute, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Underline, "animate", spy)
+    app = create_app([FAILED])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        tabs = app.main.query_one(StatusTabs)
+        assert tabs.status is Status.EXTRA
+        tabs.set_counts({Status.MISSING: 12345, Status.EXTRA: 88})  # Extra moves right
+        await pilot.pause(0.2)  # Tabs would start a slide 20 ms after a relabel
+        await pilot.wait_for_scheduled_animations()
+        assert slides == []
+        underline = tabs.query_one(Underline)
+        extra = tabs.get_tab("extra")
+        assert extra is not None
+        assert underline.highlight_start == extra.virtual_region.shrink(extra.styles.gutter).x
+        await pilot.press("right_square_bracket")
+        for _ in range(100):  # the slide starts after a timer: wait for it, not for a time
+            if slides:
+                break
+            await pilot.pause(0.02)
+        assert slides
+
+
 async def test_type_to_filter(in_data: Path) -> None:
     app = create_app([FAILED])
     async with app.run_test(size=SIZE) as pilot:

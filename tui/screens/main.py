@@ -87,7 +87,7 @@ class MainScreen(Screen[None]):
         self.query_one("#filter", FilterInput).display = False
         self.query_one("#search", SearchInput).display = False
         self.query_one("#counts", CountsPanel).display = False
-        self.query_one("#status-tabs", StatusTabs).select(Status.EXTRA)
+        self.query_one("#status-tabs", StatusTabs).select(Status.EXTRA, slide=False)
         self.query_one("#table", RegisterTable).focus()
 
     # -- store access for the raw view (UI thread and the search worker) ------------------------
@@ -199,7 +199,7 @@ class MainScreen(Screen[None]):
             best = next((s for s in (Status.EXTRA, Status.MISSING) if counts.get(s)), None)
             if best is not None and best is not tabs.status:
                 self._auto_tab = best.value
-                tabs.select(best)
+                tabs.select(best, slide=False)
         table.show(self.rows())
         self.render_detail()
         views = self.query_one("#views", TabbedContent)
