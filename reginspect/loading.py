@@ -14,7 +14,7 @@ import itertools
 import os
 import threading
 from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Protocol
 
@@ -168,6 +168,13 @@ def parse_in_regions(
     if pool is None:
         pool = _worker_pool(min(workers, len(bounds)))
     futures = [pool.submit(parse_region, path, a, b, sink() if sink else None) for a, b in bounds]
+    # The workers run from here on, before the first region is asked for.
+    return _in_order(futures, pool if own_pool else None)
+
+
+def _in_order(
+    futures: list[Future[Region]], own_pool: ProcessPoolExecutor | None
+) -> Generator[Region, None, None]:
     try:
         done_lines = 0
         for future in futures:
@@ -178,26 +185,45 @@ def parse_in_regions(
     finally:
         for future in futures:
             future.cancel()
-        if own_pool:
-            pool.shutdown(wait=True)
+        if own_pool is not None:
+            own_pool.shutdown(wait=True)
 
 
 def _load_parallel(
-    session: Session, name: str, path: str, workers: int, progress: Progress | None
+    session: Session,
+    name: str,
+    path: str,
+    workers: int,
+    progress: Progress | None,
+    started: Callable[[], None],
 ) -> None:
     builder = session.source(name)
-    for region in parse_in_regions(path, workers):
+    regions = parse_in_regions(path, workers)
+    started()
+    for region in regions:
         builder.apply_region(region.events, region.lines, region.end - region.start)
         if progress is not None:
             progress(name, region.end)
     session.generation += 1
 
 
-def load_logs(paths: Sequence[str], progress: Progress | None = None) -> tuple[Session, list[str]]:
+def load_logs(
+    paths: Sequence[str],
+    progress: Progress | None = None,
+    meanwhile: Callable[[], None] | None = None,
+) -> tuple[Session, list[str]]:
     """Parse every log into one session; returns it with the problems met while reading.
 
+    ``meanwhile`` runs in a thread while the first log is read: once its worker processes run,
+    if it has some (a thread started before them would make them spawn rather than fork).
     A damaged compressed file still contributes what was read before the damage.
     """
+    waiting = [meanwhile] if meanwhile is not None else []
+
+    def start_meanwhile() -> None:
+        if waiting:
+            threading.Thread(target=waiting.pop(), daemon=True).start()
+
     session = Session()
     problems: list[str] = []
     seen: set[str] = set()
@@ -212,8 +238,9 @@ def load_logs(paths: Sequence[str], progress: Progress | None = None) -> tuple[S
         try:
             workers = parallel_workers(path)
             if workers > 1:
-                _load_parallel(session, name, path, workers, progress)
+                _load_parallel(session, name, path, workers, progress, start_meanwhile)
                 continue
+            start_meanwhile()
             done = 0
             for chunk in read_chunks(stream, path, CHUNK_SIZE):
                 session.feed(name, chunk)

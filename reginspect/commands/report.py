@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from parsers import catalogue
 from reginspect.errors import EXIT_USAGE, UserError
@@ -67,9 +66,12 @@ def suggestions_from_args(
     )
 
 
-def load_attempts(paths: Sequence[str]) -> tuple[Session, list[Attempt], list[str]]:
-    """Read the logs; a run with no migration in them is a usage error with one sentence."""
-    session, problems = load_logs(paths)
+def load_attempts(
+    paths: Sequence[str], meanwhile: Callable[[], None] | None = None
+) -> tuple[Session, list[Attempt], list[str]]:
+    """Read the logs (see load_logs for ``meanwhile``); a run with no migration in them is a
+    usage error with one sentence."""
+    session, problems = load_logs(paths, meanwhile=meanwhile)
     attempts = session.attempts()
     if not attempts:
         total = session.line_count()
@@ -84,9 +86,8 @@ def load_attempts(paths: Sequence[str]) -> tuple[Session, list[Attempt], list[st
 
 
 def run(args: argparse.Namespace) -> int:
-    # Meanwhile the log is read (by worker processes when big, this thread waiting).
-    threading.Thread(target=catalogue.load, daemon=True).start()
-    session, attempts, problems = load_attempts(args.logs)
+    # The name tables are built while the log is read (by worker processes when it is big).
+    session, attempts, problems = load_attempts(args.logs, meanwhile=catalogue.load)
     suggestions = [s.to_json() for s in suggestions_from_args(attempts, args)]
     report = build_report(session.sources, attempts, suggestions, problems)
     sys.stdout.write(render(report, args.format, matched=args.matched))
