@@ -452,6 +452,57 @@ async def test_file_replaced_under_the_app(in_tmp: Path) -> None:
         assert any("truncated" in n.message for n in app._notifications)
 
 
+async def test_cursor_stays_only_on_a_register_the_user_chose(in_tmp: Path) -> None:
+    """When the file is replaced, the cursor follows a register into the new content only if the
+    user put it there; a cursor the app placed goes to the first row."""
+    lines = data(FAILED).splitlines(keepends=True)
+    without_lowest = b"".join(lines[1:])  # the rows are sorted by id: the first one is gone
+    Path("dst.log").write_bytes(without_lowest)
+    app = create_app(["dst.log"])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = app.main.query_one(RegisterTable)
+
+        def read(registers: int) -> bool:
+            with app.store.lock:
+                attempts = app.store.session.attempts()
+                return sum(len(c.registers) for a in attempts for c in a.cpus.values()) == registers
+
+        async def replace(content: bytes, registers: int) -> None:
+            with Path("dst.log").open("r+b") as log:  # copytruncate: the same file
+                log.truncate(0)
+                log.write(content)
+            for _ in range(500):
+                await pilot.pause(0.01)
+                if read(registers):
+                    break
+            assert read(registers)
+
+        placed = table.current  # the app put the cursor on the first row
+        assert placed is not None
+        assert table.cursor_row == 0
+        # Paused, the screen goes from the old content to the new one in one refresh.
+        await pilot.press("p")
+        await replace(data(FAILED), 88)
+        await pilot.press("p")
+        await ready(pilot)
+        assert len(table.shown) == 88
+        assert table.cursor_row == 0
+        assert table.current is not None
+        assert table.current.kvm_id != placed.kvm_id
+
+        await pilot.press("down", "down", "down")
+        await pilot.pause()
+        chosen = table.current
+        assert chosen is not None
+        await replace(without_lowest, 87)  # shown as it is read again: the choice outlives that
+        await ready(pilot)
+        assert len(table.shown) == 87
+        assert table.current is not None
+        assert table.current.kvm_id == chosen.kvm_id
+        assert table.cursor_row == 2
+
+
 async def test_navigator_selects_attempts_and_cpus(in_tmp: Path) -> None:
     Path("two-cpus.log").write_bytes(two_cpu_log())
     Path("two-attempts.log").write_bytes(data(COUNTS) + data(SUCCEEDED))

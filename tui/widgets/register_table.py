@@ -2,6 +2,9 @@
 
 Typing a capital letter, a digit or ``_`` starts the type-to-filter box (register names are
 upper case); lower-case letters and bound keys (``N``) stay commands.
+
+The cursor stays on the register the user chose while it is shown; otherwise it is on the first
+row.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from rich.text import Text
 from textual import events
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -71,6 +75,10 @@ class RegisterTable(DataTable[Text]):
         self.sort_reverse = False
         self._rows: tuple[RegisterRow, ...] = ()
         self._shown: list[RegisterRow] = []
+        # The register the user last put the cursor on: remembered while it is not shown (a file
+        # being read again, another tab), to take the cursor back when it is.
+        self._chosen: int | None = None
+        self._placing = False  # the cursor moves because the rows changed, not for the user
 
     def on_mount(self) -> None:
         for column in COLUMNS:
@@ -86,28 +94,45 @@ class RegisterTable(DataTable[Text]):
     def shown(self) -> list[RegisterRow]:
         return list(self._shown)
 
+    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
+        super().watch_cursor_coordinate(old, new)
+        if not self._placing:
+            current = self.current
+            self._chosen = None if current is None else current.kvm_id
+
     def show(self, rows: Sequence[RegisterRow], keep: int | None = None) -> None:
-        """Show ``rows`` sorted; the cursor stays on register ``keep`` (or the current one)."""
-        rows = tuple(rows)
-        keep = keep if keep is not None else (None if self.current is None else self.current.kvm_id)
+        """Show ``rows`` sorted; the cursor stays on the register the user chose (``keep``, or
+        the one they moved to) if it is among them, else goes to the first row."""
+        if keep is not None:
+            self._chosen = keep
+        self._show(tuple(rows), self._chosen)
+
+    def _show(self, rows: tuple[RegisterRow, ...], hold: int | None) -> None:
         ordered = sorted(rows, key=SORT_KEYS[self.sort_column], reverse=self.sort_reverse)
-        if ordered == self._shown:
-            if keep is not None:
-                self.select_register(keep)
-            return
-        self._rows = rows
+        previous = self.current
+        self._placing = True
+        try:
+            if ordered == self._shown:
+                if hold is not None:
+                    self._place(hold)
+                return
+            self._rows = rows
+            self._replace(ordered)
+            self._update_headers()
+            if (hold is None or not self._place(hold)) and ordered:
+                self.move_cursor(row=0)
+        finally:
+            self._placing = False
+        if self.current != previous:
+            self.post_message(self.RegisterHighlighted(self.current))
+
+    def _replace(self, ordered: list[RegisterRow]) -> None:
         self._shown = ordered
         self.clear()
         for row in ordered:
             self.add_row(*self._cells(row), key=row.id_text)
-        self._update_headers()
-        if keep is not None and self.select_register(keep):
-            return
-        if ordered:
-            self.move_cursor(row=0)
-        self.post_message(self.RegisterHighlighted(self.current))
 
-    def select_register(self, kvm_id: int) -> bool:
+    def _place(self, kvm_id: int) -> bool:
         for index, row in enumerate(self._shown):
             if row.kvm_id == kvm_id:
                 if self.cursor_row != index:
@@ -115,20 +140,29 @@ class RegisterTable(DataTable[Text]):
                 return True
         return False
 
+    def select_register(self, kvm_id: int) -> bool:
+        """Put the cursor on ``kvm_id`` for the user (a search hit, the way back from a jump)."""
+        self._chosen = kvm_id
+        return self._place(kvm_id)
+
     def sort_by(self, column: str) -> None:
         if column == self.sort_column:
             self.sort_reverse = not self.sort_reverse
         else:
             self.sort_column, self.sort_reverse = column, False
-        rows, self._shown = self._rows, []
-        self.show(rows)
+        self._resort()
 
     def cycle_sort(self) -> None:
         position = COLUMNS.index(self.sort_column)
         self.sort_column = COLUMNS[(position + 1) % len(COLUMNS)]
         self.sort_reverse = False
-        rows, self._shown = self._rows, []
-        self.show(rows)
+        self._resort()
+
+    def _resort(self) -> None:
+        # The same registers in another order: the highlighted one stays highlighted.
+        current = self.current
+        self._update_headers()
+        self._show(self._rows, None if current is None else current.kvm_id)
 
     def _update_headers(self) -> None:
         for key, column in self.columns.items():
