@@ -503,6 +503,38 @@ async def test_cursor_stays_only_on_a_register_the_user_chose(in_tmp: Path) -> N
         assert table.cursor_row == 2
 
 
+async def test_register_table_grows_in_place(in_tmp: Path) -> None:
+    """Registers added between the shown ones (a second vCPU's walk being written): the table
+    lists every row in order and the cursor stays on the register the user chose."""
+    lines = data(FAILED).splitlines(keepends=True)
+    walk = [line for line in lines if b"handle_cpreg" in line]
+    rest = [line for line in lines if b"handle_cpreg" not in line]
+    Path("dst.log").write_bytes(b"".join(walk[::2]))
+    app = create_app(["dst.log"])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = app.main.query_one(RegisterTable)
+        assert len(table.shown) == 44
+        await pilot.press(*["down"] * 5)
+        await pilot.pause()
+        chosen = table.current
+        assert chosen is not None
+        with Path("dst.log").open("ab") as log:
+            log.write(b"".join(walk[1::2] + rest))  # ids going back: the next vCPU's walk
+        for _ in range(500):
+            await pilot.pause(0.01)
+            if len(table.shown) == 88 and await app.settled():
+                break
+        await ready(pilot)
+        assert len(table.shown) == 88
+        assert [table.get_row_at(i)[2].plain for i in range(table.row_count)] == [
+            row.id_text for row in table.shown
+        ]
+        assert table.current is not None
+        assert table.current.kvm_id == chosen.kvm_id
+        assert table.shown[table.cursor_row].kvm_id == chosen.kvm_id
+
+
 async def test_navigator_selects_attempts_and_cpus(in_tmp: Path) -> None:
     Path("two-cpus.log").write_bytes(two_cpu_log())
     Path("two-attempts.log").write_bytes(data(COUNTS) + data(SUCCEEDED))

@@ -3,8 +3,9 @@
 Typing a capital letter, a digit or ``_`` starts the type-to-filter box (register names are
 upper case); lower-case letters and bound keys (``N``) stay commands.
 
-The cursor stays on the register the user chose while it is shown; otherwise it is on the first
-row.
+New rows replace the shown ones row by row when most of them stay (an attempt being written): the
+table keeps its scroll position and does not measure every row again. The cursor stays on the
+register the user chose while it is shown; otherwise it is on the first row.
 """
 
 from __future__ import annotations
@@ -127,10 +128,23 @@ class RegisterTable(DataTable[Text]):
             self.post_message(self.RegisterHighlighted(self.current))
 
     def _replace(self, ordered: list[RegisterRow]) -> None:
+        """Make the table's rows ``ordered``: row by row while most rows stay, else afresh."""
+        old = {row.id_text: row for row in self._shown}
+        new = {row.id_text: row for row in ordered}
+        stale = [key for key, row in old.items() if new.get(key) != row]
         self._shown = ordered
-        self.clear()
+        if len(stale) * 2 > len(old):
+            self.clear()
+            for row in ordered:
+                self.add_row(*self._cells(row), key=row.id_text)
+            return
+        for key in stale:
+            self.remove_row(key)
         for row in ordered:
-            self.add_row(*self._cells(row), key=row.id_text)
+            if old.get(row.id_text) != row:
+                self.add_row(*self._cells(row), key=row.id_text)
+        position = {row.id_text: index for index, row in enumerate(ordered)}
+        self.sort("id", key=lambda cell: position[cell.plain])
 
     def _place(self, kvm_id: int) -> bool:
         for index, row in enumerate(self._shown):
