@@ -60,13 +60,10 @@ def _ready() -> None:
     """A task that only makes a worker start and import this module."""
 
 
-def start_workers(path: str) -> ProcessPoolExecutor | None:
-    """Worker processes for parsing ``path`` in regions, started now: they take a moment to
-    start, and cannot start at all under a UI that replaced ``sys.stderr`` (Textual's has no file
-    descriptor). None when the file is not big enough to be worth them."""
-    workers = parallel_workers(path)
-    if workers < 2:
-        return None
+def start_workers(workers: int) -> ProcessPoolExecutor:
+    """Worker processes for parse_in_regions, started now: they take a moment to start, and
+    cannot start at all later under a UI that replaced ``sys.stderr`` (Textual's has no file
+    descriptor)."""
     pool = _worker_pool(workers)
     for _ in range(workers):
         pool.submit(_ready)

@@ -68,7 +68,8 @@ class SourceReader:
         self._spool: IO[bytes] | None = None
         self._stamp: tuple[int, int, int] | None = None  # compressed file: (ino, size, mtime)
         # Started before the UI runs: see start_workers. Shut down after the first read.
-        self._pool = start_workers(source.path) if source.path != "-" else None
+        self._workers = parallel_workers(source.path)
+        self._pool = start_workers(self._workers) if self._workers > 1 else None
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -210,13 +211,14 @@ class SourceReader:
         """The first read of a big plain file, parsed and indexed in one process per core (the
         reader thread only merges results, so the UI keeps the GIL). False when not worth it."""
         assert self._fd is not None
-        workers = parallel_workers(self.source.path)
-        end = _last_line_start(self._fd)
-        if workers < 2 or end == 0:
+        if self._pool is None:  # a small file, or not the first read: workers cannot start now
             return False
-        parts = max(workers, end // FIRST_READ_REGION)
+        end = _last_line_start(self._fd)
+        if end == 0:
+            return False
+        parts = max(self._workers, end // FIRST_READ_REGION)
         regions = parse_in_regions(
-            self.source.path, workers, end, parts=parts, sink=LineIndex, pool=self._pool
+            self.source.path, self._workers, end, parts=parts, sink=LineIndex, pool=self._pool
         )
         builder = self.store.session.source(self.source.name)
         try:
