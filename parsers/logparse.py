@@ -35,6 +35,9 @@ from parsers.logevents import (
 )
 from parsers.regids import Accel, RegisterIdError, find_references, parse_reference
 
+# The header of each start in a libvirt domain log; the QEMU command line follows it, one option a
+# line ending in " \\".
+LIBVIRT_HEADER: Final = b"starting up libvirt"
 # Every line that can matter contains one of these. Each costs one pass over the input and long
 # needles search faster: add one only for a line no other needle catches.
 NEEDLES: Final[tuple[bytes, ...]] = (
@@ -45,8 +48,7 @@ NEEDLES: Final[tuple[bytes, ...]] = (
     b"vmstate_load_state_fail",
     b"vmstate_load_field_error",
     b" end/-",  # vmstate_load_state_end DEV end/-N (QEMU <= 10.x)
-    b"starting up libvirt",  # the header of each start in a libvirt domain log, and its
-    # QEMU command line after it, one option a line ending in " \\"
+    LIBVIRT_HEADER,
     b"shutting down, reason",
     b"x-mig-",
 )
@@ -116,7 +118,7 @@ def joins_next_line(line: bytes) -> bool:
     """Whether the parser reads ``line`` together with the next one: a libvirt header and the
     command-line lines after it. Whoever cuts a log into pieces must not cut after it."""
     line = line.rstrip(b"\r\n")
-    return line.endswith(b"\\") or b"starting up libvirt" in line
+    return line.endswith(b"\\") or LIBVIRT_HEADER in line
 
 
 @dataclass(frozen=True, slots=True)
