@@ -566,6 +566,54 @@ async def test_navigator_selects_attempts_and_cpus(in_tmp: Path) -> None:
         assert app.main.query_one(SessionHeader).selected == 0
 
 
+async def test_navigator_grows_with_the_log(in_tmp: Path) -> None:
+    """Attempts appended to the log are added to the tree; the cursor follows the newest until the
+    user picks another; a file read again from the start makes the tree again."""
+    Path("dst.log").write_bytes(data(COUNTS))
+    app = create_app(["dst.log"])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        navigator = app.main.query_one(AttemptNavigator)
+
+        def tree() -> list[tuple[str, list[str]]]:
+            return [
+                (str(node.label), [str(child.label) for child in node.children])
+                for node in navigator.root.children
+            ]
+
+        async def append(content: bytes, attempts: int) -> None:
+            with Path("dst.log").open("ab") as log:
+                log.write(content)
+            for _ in range(500):
+                await pilot.pause(0.01)
+                if len(app.view.attempts) == attempts and await app.settled():
+                    break
+            await ready(pilot)
+            assert len(app.view.attempts) == attempts
+
+        assert tree() == [("#0 FAILED 304/258 regs", [])]
+        await append(data(SUCCEEDED), 2)
+        assert tree() == [("#0 FAILED 304/258 regs", []), ("#1 SUCCEEDED 274/274 regs", [])]
+        assert navigator.target == Target(1, None)
+        navigator.focus()
+        await pilot.press("up")
+        await pilot.pause()
+        assert navigator.target == Target(0, None)
+        await append(two_cpu_log(), 3)
+        assert tree()[2] == ("#2 FAILED 88 extra", ["cpu 0 88 extra", "cpu 1 40 extra"])
+        assert navigator.target == Target(0, None)  # the user's pick
+        with Path("dst.log").open("r+b") as log:
+            log.truncate(0)
+            log.write(data(SUCCEEDED))
+        for _ in range(500):
+            await pilot.pause(0.01)
+            if len(app.view.attempts) == 1 and await app.settled():
+                break
+        await ready(pilot)
+        assert tree() == [("#0 SUCCEEDED 274/274 regs", [])]
+        assert navigator.target == Target(0, None)
+
+
 async def test_standard_input(in_tmp: Path) -> None:
     import os
 

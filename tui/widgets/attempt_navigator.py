@@ -28,7 +28,8 @@ class Target:
 
 
 class AttemptNavigator(Tree[Target]):
-    """Rebuilt only when the shape changes (attempts or CPUs added); labels update in place."""
+    """Attempts and CPUs added at the end are added to the tree; a label is made again only for
+    an attempt whose view changed."""
 
     COMPONENT_CLASSES = Tree.COMPONENT_CLASSES | set(OUTCOME_CLASS.values())
 
@@ -42,6 +43,8 @@ class AttemptNavigator(Tree[Target]):
         self.show_root = False
         self.guide_depth = 2
         self._shape: tuple[tuple[int, tuple[int, ...]], ...] = ()
+        # Each attempt's node, and the view and theme its labels were made from.
+        self._labelled: list[tuple[AttemptView, str]] = []
         self._follow_latest = True  # until the user moves, the newest attempt is selected
         self._announced: Target | None = None
 
@@ -58,13 +61,23 @@ class AttemptNavigator(Tree[Target]):
     def show(self, view: View) -> None:
         shape = tuple((a.index, tuple(cpu.instance for cpu in a.cpus)) for a in view.attempts)
         if shape != self._shape:
-            self._rebuild(view, shape)
-        else:
-            for node in self._walk():
-                if node.data is not None:
-                    label = self._label(view, node.data)
-                    if label != node.label:
-                        node.set_label(label)
+            self._reshape(view, shape)
+        theme = self.app.theme
+        nodes = self.root.children
+        for position, (node, attempt) in enumerate(zip(nodes, view.attempts, strict=True)):
+            labelled, labelled_theme = self._labelled[position]
+            if labelled is attempt and labelled_theme == theme:
+                continue
+            self._labelled[position] = (attempt, theme)
+            self._relabel(node, self._label(attempt, None))
+            if len(attempt.cpus) > 1:
+                for child, cpu in zip(node.children, attempt.cpus, strict=True):
+                    self._relabel(child, self._label(attempt, cpu.instance))
+
+    @staticmethod
+    def _relabel(node: TreeNode[Target], label: Text) -> None:
+        if label != node.label:
+            node.set_label(label)
 
     def _walk(self) -> list[TreeNode[Target]]:
         nodes: list[TreeNode[Target]] = []
@@ -73,31 +86,38 @@ class AttemptNavigator(Tree[Target]):
             nodes.extend(child.children)
         return nodes
 
-    def _rebuild(self, view: View, shape: tuple[tuple[int, tuple[int, ...]], ...]) -> None:
+    def _reshape(self, view: View, shape: tuple[tuple[int, tuple[int, ...]], ...]) -> None:
+        """Keep the nodes of the attempts whose place and CPUs did not change, make the rest."""
         previous = self.target
-        self.clear()
-        wanted: TreeNode[Target] | None = None
-        for attempt in view.attempts:
+        kept = 0
+        for old, new in zip(self._shape, shape, strict=False):
+            if old != new:
+                break
+            kept += 1
+        if kept:
+            for node in list(self.root.children)[kept:]:
+                node.remove()
+        else:
+            self.clear()
+        del self._labelled[kept:]
+        for attempt in view.attempts[kept:]:
             node = self.root.add(
-                self._label(view, Target(attempt.index, None)),
-                data=Target(attempt.index, None),
-                expand=True,
+                self._label(attempt, None), data=Target(attempt.index, None), expand=True
             )
-            if previous is not None and previous == Target(attempt.index, None):
-                wanted = node
             if len(attempt.cpus) > 1:
                 for cpu in attempt.cpus:
                     target = Target(attempt.index, cpu.instance)
-                    child = node.add_leaf(self._label(view, target), data=target)
-                    if previous == target:
-                        wanted = child
-        if self._follow_latest or wanted is None:
-            nodes = self.root.children
-            wanted = nodes[-1] if nodes else None
+                    node.add_leaf(self._label(attempt, cpu.instance), data=target)
+            self._labelled.append((attempt, self.app.theme))
         self._shape = shape
+        nodes = self._walk()
+        wanted = next((node for node in nodes if node.data == previous), None)
+        if self._follow_latest or wanted is None:
+            attempts = self.root.children
+            wanted = attempts[-1] if attempts else None
         if wanted is not None:
             # By line: a node added just now has no line until the tree is laid out again.
-            self.move_cursor_to_line(self._walk().index(wanted))
+            self.move_cursor_to_line(nodes.index(wanted))
         self._announce(None if wanted is None else wanted.data)
 
     def _announce(self, target: Target | None) -> None:
@@ -105,11 +125,8 @@ class AttemptNavigator(Tree[Target]):
             self._announced = target
             self.post_message(self.Selected(target))
 
-    def _label(self, view: View, target: Target) -> Text:
-        attempt = next((a for a in view.attempts if a.index == target.attempt), None)
-        if attempt is None:
-            return Text("?")
-        if target.cpu is None:
+    def _label(self, attempt: AttemptView, cpu: int | None) -> Text:
+        if cpu is None:
             label = Text(no_wrap=True, overflow="ellipsis")
             label.append(f"#{attempt.index} ")
             label.append(
@@ -118,7 +135,7 @@ class AttemptNavigator(Tree[Target]):
             )
             label.append(f" {_summary(attempt, None)}")
             return label
-        return Text(f"cpu {target.cpu} {_summary(attempt, target.cpu)}", no_wrap=True)
+        return Text(f"cpu {cpu} {_summary(attempt, cpu)}", no_wrap=True)
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[Target]) -> None:
         event.stop()
