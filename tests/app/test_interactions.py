@@ -215,6 +215,19 @@ async def test_sort_by_column_and_key(in_data: Path) -> None:
         assert table.sort_column == "id"
 
 
+async def test_sort_mark_moves_when_the_order_does_not_change(in_data: Path) -> None:
+    app = create_app([FAILED])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("right_square_bracket")  # Matched: no row to reorder
+        await pilot.press("o")
+        await pilot.pause()
+        assert app.main.query_one(RegisterTable).sort_column == "kind"
+        header = next(line for line in screen_text(app).splitlines() if " status " in line)
+        assert "kind ▲" in header
+        assert "id ▲" not in header
+
+
 async def test_detail_pane_shows_fields_lines_tolerance_and_fix(in_data: Path) -> None:
     app = create_app([FAILED])
     async with app.run_test(size=SIZE) as pilot:

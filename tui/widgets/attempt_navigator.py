@@ -43,7 +43,7 @@ class AttemptNavigator(Tree[Target]):
         self.show_root = False
         self.guide_depth = 2
         self._shape: tuple[tuple[int, tuple[int, ...]], ...] = ()
-        # Each attempt's node, and the view and theme its labels were made from.
+        # Per attempt node: the view and the theme its labels were made from.
         self._labelled: list[tuple[AttemptView, str]] = []
         self._follow_latest = True  # until the user moves, the newest attempt is selected
         self._announced: Target | None = None

@@ -108,12 +108,12 @@ class RegisterTable(DataTable[Text]):
             self._chosen = keep
         self._show(tuple(rows), self._chosen)
 
-    def _show(self, rows: tuple[RegisterRow, ...], hold: int | None) -> None:
+    def _show(self, rows: tuple[RegisterRow, ...], hold: int | None, resort: bool = False) -> None:
         ordered = sorted(rows, key=SORT_KEYS[self.sort_column], reverse=self.sort_reverse)
         previous = self.current
         self._placing = True
         try:
-            if ordered == self._shown:
+            if ordered == self._shown and not resort:  # a re-sort redraws the header's mark
                 if hold is not None:
                     self._place(hold)
                 return
@@ -175,8 +175,7 @@ class RegisterTable(DataTable[Text]):
     def _resort(self) -> None:
         # The same registers in another order: the highlighted one stays highlighted.
         current = self.current
-        self._update_headers()
-        self._show(self._rows, None if current is None else current.kvm_id)
+        self._show(self._rows, None if current is None else current.kvm_id, resort=True)
 
     def _update_headers(self) -> None:
         for key, column in self.columns.items():
