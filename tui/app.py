@@ -25,6 +25,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 
+from parsers import catalogue
 from reginspect.textsafe import printable
 from tui.follow import POLL_INTERVAL, SourceReader, Watcher
 from tui.screens.help import HelpScreen
@@ -122,7 +123,8 @@ class ReginspectApp(App[int]):
                 thread=True,
                 exit_on_error=False,
             )
-        self.run_worker(_warm_up, name="warm up", thread=True, exit_on_error=False)
+        # The register names load off the UI thread: the first named register does not wait.
+        self.run_worker(catalogue.load, name="warm up", thread=True, exit_on_error=False)
         if self.streams:
             self.run_worker(self._load_streams, name="streams", thread=True, exit_on_error=False)
         self.call_after_refresh(self.refresh_view)
@@ -295,14 +297,6 @@ class ReginspectApp(App[int]):
         )
         yield SystemCommand("Search", "Registers or log text", main.action_search)
         yield SystemCommand("Keys", "Every key of reginspect", self.action_help)
-
-
-def _warm_up() -> None:
-    """Load the register catalogue off the UI thread, so the first named register does not
-    wait ~100 ms for it."""
-    from parsers.catalogue import describe
-
-    describe(0x603000000013C090)
 
 
 def _size(path: str) -> int | None:
