@@ -157,7 +157,7 @@ class LineIndex:
             data = os.pread(fd, min(1 << 16, self.size - offset), offset)
             if not data:
                 break
-            count = data.count(b"\n")
+            count = count_newlines(data)
             if count < skip:
                 skip -= count
                 offset += len(data)
@@ -221,7 +221,7 @@ class LineIndex:
             data = os.pread(fd, min(1 << 20, target - offset), offset)
             if not data:
                 break
-            line += data.count(b"\n")
+            line += count_newlines(data)
             offset += len(data)
         return line
 
