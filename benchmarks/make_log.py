@@ -65,7 +65,7 @@ def corpus_dir() -> Path:
     env = os.environ.get(CORPUS_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+    return Path(__file__).resolve().parents[1] / "tests" / "corpus"
 
 
 # -- sizes ------------------------------------------------------------------------------------

@@ -1,5 +1,10 @@
-"""Shared fixtures: the real QEMU corpus beside the repository (../shared/corpus, or
-$REGINSPECT_CORPUS), and the CLI runner."""
+"""Shared fixtures: the real QEMU corpus, and the CLI runner.
+
+The corpus travels with the repository (``tests/corpus``, copied as it is from the project's
+shared corpus), so a fresh clone tests against it. Newer cases in ``$REGINSPECT_CORPUS`` or in
+``../shared/corpus`` beside the checkout are added when present; a case the repository has is
+taken from the repository.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
-CORPUS = Path(os.environ.get("REGINSPECT_CORPUS", REPO.parent / "shared" / "corpus"))
+BUNDLED_CORPUS = REPO / "tests" / "corpus"
+SHARED_CORPUS = Path(os.environ.get("REGINSPECT_CORPUS", REPO.parent / "shared" / "corpus"))
+# Where the tests read one named case from (the bundled copy holds every case the tests name).
+CORPUS = BUNDLED_CORPUS
 
 
 @dataclass(frozen=True)
@@ -42,22 +50,29 @@ class CorpusCase:
         return data.decode("utf-8", "replace")
 
 
-def corpus_cases() -> list[CorpusCase]:
-    if not CORPUS.is_dir():
-        return []
-    return [
-        CorpusCase(path.name, path, json.loads((path / "expected.json").read_text()))
-        for path in sorted(CORPUS.iterdir())
-        if (path / "expected.json").exists()
-    ]
+def corpus_cases(group: str = "") -> list[CorpusCase]:
+    """The cases of one group of the corpus (``""`` the main one, ``"xmig"``, ``"kvm"``): the
+    bundled ones, then those only the shared corpus has."""
+    found: dict[str, CorpusCase] = {}
+    for root in (BUNDLED_CORPUS, SHARED_CORPUS):
+        folder = root / group if group else root
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.name not in found and (path / "expected.json").exists():
+                expected = json.loads((path / "expected.json").read_text())
+                found[path.name] = CorpusCase(path.name, path, expected)
+    return [found[name] for name in sorted(found)]
 
 
 CASES = corpus_cases()
+XMIG_CASES = corpus_cases("xmig")
+KVM_CASES = corpus_cases("kvm")
 
 
 def require_corpus() -> None:
     if not CASES:
-        pytest.fail(f"the QEMU corpus is not at {CORPUS}: clone the repository beside shared/")
+        pytest.fail(f"the QEMU corpus is not at {BUNDLED_CORPUS}: the checkout is incomplete")
 
 
 @pytest.fixture
