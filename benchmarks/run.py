@@ -469,15 +469,15 @@ def _percentile(values: Sequence[float], share: float) -> float:
 
 
 async def _tui_measure(plan: dict[str, Any], started: float) -> dict[str, Any]:
+    from reginspect.results import RegisterResult
     from tui.app import create_app
-    from tui.viewmodel import RegisterRow
     from tui.widgets.read_progress import ReadProgress
     from tui.widgets.register_table import RegisterTable
 
     imported = time.perf_counter()
     deadline = imported + float(plan["timeout_s"])
 
-    def shows(rows: Sequence[RegisterRow], want: dict[str, Any]) -> bool:
+    def shows(rows: Sequence[RegisterResult], want: dict[str, Any]) -> bool:
         """The table lists the attempt's registers, and only registers of that attempt."""
         ids = {f"0x{row.kvm_id:016x}" for row in rows}
         return (
@@ -533,7 +533,7 @@ async def _tui_measure(plan: dict[str, Any], started: float) -> dict[str, Any]:
                 blocks.seek(item["offset"])
                 data = blocks.read(item["length"])
                 generation = app.store.session.generation
-                attempts = len(app.view.attempts)
+                attempts = len(app.view.summaries)
                 seen: dict[str, float] = {}
                 appended = time.perf_counter()
                 log.write(data)
@@ -542,7 +542,7 @@ async def _tui_measure(plan: dict[str, Any], started: float) -> dict[str, Any]:
                     now = time.perf_counter()
                     if "session" not in seen and app.store.session.generation != generation:
                         seen["session"] = now
-                    if "view" not in seen and len(app.view.attempts) > attempts:
+                    if "view" not in seen and len(app.view.summaries) > attempts:
                         seen["view"] = now
                     if now - appended > APPEND_TIMEOUT:
                         missed += 1

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from parsers.catalogue import describe
-from parsers.logevents import Status
-from reginspect.model import Attempt, CpuState, Naming, Outcome
+from parsers.logevents import Dialect
+from reginspect.model import Naming, Phase
+from reginspect.results import AttemptResult, CpuResult, Outcome
 
 # The trace events that make each kind of QEMU name or count the registers it compares.
 TRACE_OPTIONS_11 = "-trace cpu_post_load -trace 'tolerate_cpreg*'"
@@ -30,7 +31,7 @@ def register_names(entries: list[int], limit: int = NAME_LIMIT) -> str:
     return ", ".join(names) + (f" and {more} more" if more > 0 else "")
 
 
-def _count_difference(cpu: CpuState) -> str | None:
+def _count_difference(cpu: CpuResult) -> str | None:
     if cpu.stream_count is None or cpu.destination_count is None:
         return None
     delta = cpu.stream_count - cpu.destination_count
@@ -47,22 +48,21 @@ def _count_difference(cpu: CpuState) -> str | None:
     return f"both lists have {cpu.stream_count} registers"
 
 
-def attempt_advice(attempt: Attempt) -> list[str]:
+def attempt_advice(result: AttemptResult) -> tuple[str, ...]:
     """Sentences for one attempt, most important first."""
     advice: list[str] = []
-    cpus = attempt.sorted_cpus()
-    extra = sorted({e.kvm_id for cpu in cpus for e in cpu.by_status(Status.EXTRA)})
-    missing = sorted({e.kvm_id for cpu in cpus for e in cpu.by_status(Status.MISSING)})
-    fatal = sorted(
-        {e.kvm_id for cpu in cpus for e in cpu.by_status(Status.EXTRA) if not e.tolerated}
-    )
-    tolerated = sorted({e.kvm_id for cpu in cpus for e in cpu.registers.values() if e.tolerated})
-    value_diffs = sorted(
-        {e.kvm_id for cpu in cpus for e in cpu.registers.values() if e.value_differs}
-    )
-    naming = attempt.naming
+    summary = result.summary
+    sets = summary.registers
+    cpus = result.cpus
+    extra = sorted(sets.extra)
+    missing = sorted(sets.all_missing)
+    fatal = sorted(sets.fatal)
+    tolerated = sorted(sets.tolerated)
+    value_diffs = sorted(sets.value_differs)
+    naming = summary.naming
+    on_11 = Dialect.QEMU_11 in summary.dialects
 
-    for problem in attempt.properties:
+    for problem in summary.properties:
         if problem.set_twice:
             advice.append(
                 f"QEMU refused to start: the array property {problem.property} was set more than "
@@ -111,11 +111,7 @@ def attempt_advice(attempt: Attempt) -> list[str]:
         and cpu.stream_count != cpu.destination_count
         for cpu in cpus
     )
-    if (
-        naming is Naming.COUNTS
-        and "11.1" in attempt.styles
-        and (attempt.outcome is Outcome.FAILED or counts_differ)
-    ):
+    if naming is Naming.COUNTS and on_11 and (summary.outcome is Outcome.FAILED or counts_differ):
         counts = [text for cpu in cpus if (text := _count_difference(cpu))]
         known = f" ({counts[0]})" if counts else ""
         advice.append(
@@ -123,7 +119,7 @@ def attempt_advice(attempt: Attempt) -> list[str]:
             "in a warning or error on its standard error, not in the -D trace file: give that "
             "file too (reginspect report dst.stderr dst.trace.log)."
         )
-    elif naming is Naming.COUNTS and attempt.outcome is Outcome.FAILED:
+    elif naming is Naming.COUNTS and summary.outcome is Outcome.FAILED:
         counts = [text for cpu in cpus if (text := _count_difference(cpu))]
         known = f" ({counts[0]})" if counts else ""
         advice.append(
@@ -139,9 +135,9 @@ def attempt_advice(attempt: Attempt) -> list[str]:
             )
     elif (
         naming is Naming.NAMED
-        and attempt.outcome is Outcome.FAILED
+        and summary.outcome is Outcome.FAILED
         and not fatal
-        and not attempt.properties
+        and not summary.properties
         and not value_diffs
     ):
         advice.append(
@@ -149,14 +145,18 @@ def attempt_advice(attempt: Attempt) -> list[str]:
             "register's value could not be written there — typically a read-only ID register "
             "that differs between -cpu models. No log names it; to find it, " + COMPARE_ROUTE + "."
         )
-    if attempt.outcome is Outcome.IN_PROGRESS:
+    if summary.outcome is Outcome.IN_PROGRESS:
         advice.append("The load has not finished in this log yet.")
-    if attempt.outcome is Outcome.SUCCEEDED and not extra and not missing and not value_diffs:
+    if summary.outcome is Outcome.SUCCEEDED and not extra and not missing and not value_diffs:
         sizes = [text for cpu in cpus if (text := _count_difference(cpu))]
-        loaded = "The destination loaded the whole stream" + (f" ({sizes[0]})" if sizes else "")
+        what = {
+            Phase.LOADED: "The destination loaded the whole stream",
+            Phase.RAN: "The guest ran on the destination",
+        }.get(summary.phase, "No error was logged after the CPU state was read")
+        loaded = what + (f" ({sizes[0]})" if sizes else "")
         if naming is Naming.NAMED:
             advice.append(loaded + "; no register differs.")
-        elif "11.1" in attempt.styles:
+        elif on_11:
             advice.append(
                 loaded + ". QEMU 11.1 warns on its standard error about each register the "
                 "stream lacks: if this is the -D trace file, check that file too."
@@ -166,4 +166,4 @@ def attempt_advice(attempt: Attempt) -> list[str]:
                 loaded + ". This QEMU skips registers the stream lacks without a word: "
                 f"to be sure both lists match, {COMPARE_ROUTE}."
             )
-    return advice
+    return tuple(advice)

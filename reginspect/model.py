@@ -1,32 +1,46 @@
 """The migration model: sessions of attempts of CPUs of registers, built incrementally from events.
 
-A ``Session`` holds one ``SourceBuilder`` per input (a log file, stdin, a stream pair). Each
-builder applies parser events to its attempts in amortised constant time per event, so the TUI
-can feed it as a log grows. ``Session.attempts()`` gives the merged view: the standard error and
-the ``-D`` trace file of one QEMU process, given together, become one attempt.
+A ``Session`` holds one ``SourceBuilder`` per input (a log file, stdin). Each builder applies
+parser events to its attempts in amortised constant time per event, so the TUI can feed it as a
+log grows, and keeps registers compactly (ids and lines in arrays: a dense log has a million of
+them). Every event that touches an attempt bumps the attempt's ``revision`` (one place:
+``SourceBuilder._touch``), so views and caches know what changed. ``Session.attempts()`` gives
+the merged view: the standard error and the ``-D`` trace file of one QEMU process, given
+together, become one attempt, rebuilt only when a part's revision moves.
+
+What an attempt's life looks like is one state table, ``TRANSITIONS``.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+import itertools
+import re
+import sys
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Final, NamedTuple
 
 from parsers.logevents import (
+    REGISTER_KINDS,
     CommandLineSeen,
     CpuCounts,
+    Dialect,
     FailureKind,
     IncomingStarted,
     LoadCleanedUp,
     LoadCompleted,
     LoadFailed,
     LogEvent,
+    MessageKind,
     Problem,
     ProcessEnded,
     ProcessStarted,
     PropertyRejected,
     QemuMessage,
     RegisterHidden,
+    RegisterRefused,
     RegisterSeen,
     SectionStarted,
     Status,
@@ -34,12 +48,66 @@ from parsers.logevents import (
 from parsers.logparse import LogParser
 from parsers.regids import Accel
 
+# What an attempt keeps of unbounded kinds of lines; beyond, they are only counted.
+MAX_KEPT_LINES: Final = 1000
+# Lines kept per register and CPU: a register named again and again needs only its first few.
+MAX_REGISTER_LINES: Final = 64
 
-class Outcome(enum.StrEnum):
-    FAILED = "failed"
-    SUCCEEDED = "succeeded"
-    IN_PROGRESS = "in-progress"
-    UNKNOWN = "unknown"
+# Every revision is unique across the session's attempts: a merged attempt's revision is the
+# largest of its parts', which moves whenever any part changes.
+_revisions = itertools.count(1)
+
+
+def next_revision() -> int:
+    return next(_revisions)
+
+
+class LineRef(NamedTuple):
+    source: str
+    line: int
+    offset: int
+
+
+class Phase(enum.StrEnum):
+    """Where an attempt is in its life, as far as the log shows."""
+
+    STARTED = "started"  # a QEMU process waits for an incoming stream; nothing read yet
+    LOADING = "loading"  # the stream is being read (RAM and the other devices)
+    CPU = "cpu"  # the CPU state is being read: counts, register messages
+    LOADED = "loaded"  # QEMU read the whole stream
+    GAVE_UP = "gave-up"  # QEMU stopped reading before the end, no error line (yet)
+    FAILED = "failed"  # QEMU said the load failed, or refused to start
+    RAN = "ran"  # libvirt: the process ran and ended normally after the migration
+
+
+class Signal(enum.Enum):
+    """What an event means for an attempt's life."""
+
+    LOADING = enum.auto()  # loading began, or a device section other than the CPU's
+    CPU = enum.auto()  # the CPU section, its counts or its registers
+    LOADED = enum.auto()  # the end of the stream
+    CLEANUP = enum.auto()  # loadvm_state_cleanup
+    FAILURE = enum.auto()  # an error line, a register the destination refuses
+    ENDED_NORMALLY = enum.auto()  # libvirt: shutting down, reason=shutdown|destroyed|migrated
+    ENDED_BADLY = enum.auto()  # libvirt: shutting down, reason=failed|crashed
+
+
+_P, _S = Phase, Signal
+# (phase, signal) -> next phase. A pair that is missing leaves the phase as it is.
+TRANSITIONS: Final[dict[tuple[Phase, Signal], Phase]] = {
+    (_P.STARTED, _S.LOADING): _P.LOADING,
+    (_P.STARTED, _S.CPU): _P.CPU,
+    (_P.LOADING, _S.CPU): _P.CPU,
+    (_P.CPU, _S.LOADING): _P.LOADING,  # a device after the CPU: the CPU state loaded
+    **{(phase, _S.LOADED): _P.LOADED for phase in (_P.STARTED, _P.LOADING, _P.CPU, _P.GAVE_UP)},
+    **{(phase, _S.CLEANUP): _P.GAVE_UP for phase in (_P.STARTED, _P.LOADING, _P.CPU)},
+    **{(phase, _S.FAILURE): _P.FAILED for phase in Phase if phase is not _P.RAN},
+    **{(phase, _S.ENDED_BADLY): _P.FAILED for phase in Phase if phase is not _P.LOADED},
+    **{(phase, _S.ENDED_NORMALLY): _P.RAN for phase in (_P.STARTED, _P.LOADING, _P.CPU, _P.LOADED)},
+}
+
+NORMAL_END_REASONS: Final = frozenset({"shutdown", "destroyed", "migrated", "saved"})
+BAD_END_REASONS: Final = frozenset({"failed", "crashed"})
 
 
 class Naming(enum.StrEnum):
@@ -50,90 +118,117 @@ class Naming(enum.StrEnum):
     STREAMS = "streams"  # from saved migration streams: everything, values included
 
 
-@dataclass(slots=True)
-class LineRef:
-    source: str
-    line: int
-    offset: int
+_KINDS: Final = tuple(MessageKind)
+_KIND_CODE: Final = {kind: code for code, kind in enumerate(_KINDS)}
+_ACCELS: Final = tuple(Accel)
+_ACCEL_CODE: Final = {accel: code for code, accel in enumerate(_ACCELS)}
+_STATUSES: Final = tuple(Status)
+_STATUS_CODE: Final = {status: code for code, status in enumerate(_STATUSES)}
 
 
-def values_differ(status: Status, stream_value: int | None, destination_value: int | None) -> bool:
-    """A register in both lists whose two known values are not equal."""
-    return (
-        status is Status.MATCHED
-        and stream_value is not None
-        and destination_value is not None
-        and stream_value != destination_value
-    )
+class RegisterNote(NamedTuple):
+    """One mention of a register for one CPU, as the compact store gives it back."""
 
-
-@dataclass(slots=True)
-class RegisterEntry:
     kvm_id: int
     status: Status
     tolerated: bool
-    raw: str  # the register as the evidence printed it
+    kind: MessageKind
     accel: Accel
-    evidence: str  # the message or trace event that named it
-    lines: list[LineRef] = field(default_factory=list)
-    stream_value: int | None = None
-    destination_value: int | None = None
-
-    @property
-    def value_differs(self) -> bool:
-        return values_differ(self.status, self.stream_value, self.destination_value)
-
-
-_STATUS_RANK = {Status.MATCHED: 0, Status.MISSING: 1, Status.EXTRA: 1}
+    reference: str
+    line: LineRef
 
 
 @dataclass(slots=True)
 class CpuState:
+    """One CPU of an attempt: its counts, and every register mention in arrival order (the
+    result layer folds repeated mentions of one register into one)."""
+
     instance: int
     first_line: LineRef | None = None
     stream_count: int | None = None
     destination_count: int | None = None
-    registers: dict[int, RegisterEntry] = field(default_factory=dict)
-    # Last id seen in the destination's walk (matched, missing) and the stream's (extra): QEMU
-    # walks both sorted lists once per CPU, so an id going back means the next CPU's walk.
+    from_section: bool = False  # numbered by QEMU's section trace, not by walk order
+    # QEMU walks both sorted lists once per CPU: an id going back means the next CPU's walk.
     last_destination_id: int = -1
+    last_destination_missing: bool = False
     last_stream_id: int = -1
-    from_section: bool = False
+    ids: array[int] = field(default_factory=lambda: array("Q"))
+    lines: array[int] = field(default_factory=lambda: array("q"))
+    offsets: array[int] = field(default_factory=lambda: array("q"))
+    statuses: array[int] = field(default_factory=lambda: array("B"))
+    kinds: array[int] = field(default_factory=lambda: array("B"))
+    accels: array[int] = field(default_factory=lambda: array("B"))
+    sources: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    # Saved streams only: id -> (value in the stream, value on the destination).
+    values: dict[int, tuple[int | None, int | None]] = field(default_factory=dict)
 
-    def by_status(self, status: Status) -> list[RegisterEntry]:
-        return sorted(
-            (entry for entry in self.registers.values() if entry.status is status),
-            key=lambda entry: entry.kvm_id,
-        )
+    def note(
+        self,
+        kvm_id: int,
+        status: Status,
+        kind: MessageKind,
+        accel: Accel,
+        reference: str,
+        line: LineRef,
+    ) -> None:
+        self.ids.append(kvm_id)
+        self.lines.append(line.line)
+        self.offsets.append(line.offset)
+        self.statuses.append(_STATUS_CODE[status])
+        self.kinds.append(_KIND_CODE[kind])
+        self.accels.append(_ACCEL_CODE[accel])
+        self.sources.append(line.source)
+        self.references.append(sys.intern(reference))
 
-    def count(self, status: Status) -> int:
-        return sum(1 for entry in self.registers.values() if entry.status is status)
-
-    def add(self, event: RegisterSeen, source: str) -> None:
-        entry = self.registers.get(event.kvm_id)
-        ref = LineRef(source, event.line, event.offset)
-        if entry is None:
-            self.registers[event.kvm_id] = RegisterEntry(
-                event.kvm_id,
-                event.status,
-                event.tolerated,
-                event.reference,
-                event.accel,
-                event.evidence,
-                [ref],
+    def notes(self) -> Iterator[RegisterNote]:
+        for index, kvm_id in enumerate(self.ids):
+            kind = _KINDS[self.kinds[index]]
+            tolerated = REGISTER_KINDS.get(kind, (Status.MATCHED, False))[1]
+            yield RegisterNote(
+                kvm_id,
+                _STATUSES[self.statuses[index]],
+                tolerated,
+                kind,
+                _ACCELS[self.accels[index]],
+                self.references[index],
+                LineRef(self.sources[index], self.lines[index], self.offsets[index]),
             )
-            return
-        if _STATUS_RANK[event.status] > _STATUS_RANK[entry.status]:
-            # x-mig traces print a destination register before saying it is missing.
-            entry.status, entry.raw, entry.evidence = event.status, event.reference, event.evidence
-        entry.tolerated = entry.tolerated or event.tolerated
-        if len(entry.lines) < 64 and entry.lines[-1].line != event.line:
-            entry.lines.append(ref)
+
+    def extend(self, other: CpuState) -> None:
+        """Add ``other``'s mentions after this CPU's own (merging two files of one QEMU)."""
+        self.ids.extend(other.ids)
+        self.lines.extend(other.lines)
+        self.offsets.extend(other.offsets)
+        self.statuses.extend(other.statuses)
+        self.kinds.extend(other.kinds)
+        self.accels.extend(other.accels)
+        self.sources.extend(other.sources)
+        self.references.extend(other.references)
+        self.values.update(other.values)
+
+    def copy(self) -> CpuState:
+        clone = CpuState(
+            self.instance,
+            self.first_line,
+            self.stream_count,
+            self.destination_count,
+            self.from_section,
+        )
+        clone.extend(self)
+        return clone
+
+    @property
+    def mentions(self) -> int:
+        return len(self.ids)
 
 
 @dataclass(slots=True)
 class ProcessInfo:
-    origin: str  # "libvirt" | "command-line"
+    """One QEMU process, as libvirt's header or a command line describes it. Shared by the
+    attempts of that process."""
+
+    origin: str  # "libvirt" | "command-line" | "stream"
     line: LineRef
     time: str | None = None
     qemu_version: str | None = None
@@ -145,18 +240,20 @@ class ProcessInfo:
     binary: str | None = None
     hidden: set[int] = field(default_factory=set)
     end_reason: str | None = None
+    end_time: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ErrorLine:
     source: str
     line: int
     offset: int
     text: str
-    kind: str
+    kind: str  # a FailureKind, or a message level for warnings, or a problem's description
+    message: MessageKind = MessageKind.QEMU_MESSAGE
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class PropertyProblem:
     source: str
     line: int
@@ -167,81 +264,59 @@ class PropertyProblem:
     set_twice: bool
 
 
+@dataclass(frozen=True, slots=True)
+class RefusedRegister:
+    """A register the destination's KVM refused while putting the loaded CPU state."""
+
+    kvm_id: int
+    reference: str
+    accel: Accel
+    value: int | None  # the value the stream carried, when KVM said it
+    current: int | None  # what KVM holds instead
+    line: LineRef
+
+
+_VERSION = re.compile(r"(\d+)\.(\d+)")
+
+
+def version_dialect(version: str | None) -> Dialect | None:
+    """What a QEMU version string tells of the messages that version prints."""
+    match = _VERSION.match(version or "")
+    if match is None:
+        return None
+    major, minor = int(match.group(1)), int(match.group(2))
+    return Dialect.QEMU_11 if (major, minor) >= (11, 1) else Dialect.LEGACY
+
+
 @dataclass(slots=True)
 class Attempt:
+    """One incoming migration (or one QEMU start that never got that far)."""
+
     index: int
     source: str
     first_line: int
     last_line: int
-    explicit: bool = False  # the log shows the load itself (traces), not only error lines
-    started: bool = False  # loading of the stream was seen (setup, sections)
-    completed: bool = False
-    cleaned_up: bool = False
+    revision: int = 0
+    phase: Phase = Phase.STARTED
     closed: bool = False  # nothing later belongs to it (QEMU gave up, or a new attempt began)
-    failed: bool = False
+    from_streams: bool = False  # built from two saved register lists, not from a log
+    complete: bool = False  # its source was read to the end and is not followed any more
     cpus: dict[int, CpuState] = field(default_factory=dict)
     errors: list[ErrorLine] = field(default_factory=list)
     properties: list[PropertyProblem] = field(default_factory=list)
     warnings: list[ErrorLine] = field(default_factory=list)
     problems: list[ErrorLine] = field(default_factory=list)
+    dropped_lines: int = 0  # warnings and problems beyond MAX_KEPT_LINES
+    refused: list[RefusedRegister] = field(default_factory=list)
     hidden: set[int] = field(default_factory=set)
     process: ProcessInfo | None = None
-    styles: set[str] = field(
-        default_factory=set
-    )  # evidence of the QEMU flavour: "11.1", "x-mig", "kvm", "<=10"
+    dialects: set[Dialect] = field(default_factory=set)
+    accels: dict[Accel, MessageKind] = field(default_factory=dict)  # what said so, first seen
     sources: list[str] = field(default_factory=list)
     current_cpu: CpuState | None = None
     has_messages: bool = False  # QEMU's own error/warning lines (standard error) are in view
-
-    @property
-    def naming(self) -> Naming:
-        if "streams" in self.styles:
-            return Naming.STREAMS
-        if any(cpu.registers for cpu in self.cpus.values()):
-            return Naming.NAMED
-        # QEMU 11.1 names each difference in an error or warning, never in a trace: only its
-        # messages (standard error) can tell that no register differs.
-        if self.styles & {"11.1", "x-mig", "kvm"} and self.has_messages:
-            return Naming.NAMED
-        return Naming.COUNTS
-
-    @property
-    def outcome(self) -> Outcome:
-        if self.failed or self.has_fatal_register:
-            return Outcome.FAILED
-        if self.completed:
-            return Outcome.SUCCEEDED
-        if "streams" in self.styles:
-            return Outcome.UNKNOWN  # saved streams show both lists, not whether QEMU loads them
-        if self.cleaned_up:
-            return Outcome.FAILED  # the destination gave up before the end of the stream
-        if self.process is not None and self.process.end_reason is not None:
-            return Outcome.UNKNOWN
-        if self.started or self.cpus:
-            return Outcome.IN_PROGRESS
-        return Outcome.UNKNOWN
-
-    @property
-    def has_fatal_register(self) -> bool:
-        if "streams" in self.styles:
-            return False
-        return any(
-            entry.status is Status.EXTRA and not entry.tolerated
-            for cpu in self.cpus.values()
-            for entry in cpu.registers.values()
-        )
-
-    def has_differences(self) -> bool:
-        return any(
-            entry.status is not Status.MATCHED or entry.value_differs
-            for cpu in self.cpus.values()
-            for entry in cpu.registers.values()
-        ) or any(
-            cpu.stream_count is not None
-            and cpu.destination_count is not None
-            and cpu.stream_count != cpu.destination_count
-            for cpu in self.cpus.values()
-        )
+    time: str | None = None  # the first timestamp seen
+    parts: tuple[Attempt, ...] = ()  # the attempts merged into this one
 
     def cpu(self, instance: int, line: LineRef | None) -> CpuState:
         state = self.cpus.get(instance)
@@ -253,8 +328,23 @@ class Attempt:
     def sorted_cpus(self) -> list[CpuState]:
         return [self.cpus[key] for key in sorted(self.cpus)]
 
+    def advance(self, signal: Signal) -> None:
+        self.phase = TRANSITIONS.get((self.phase, signal), self.phase)
 
-_TRACE_EVENTS = (IncomingStarted, SectionStarted, LoadCompleted, LoadCleanedUp)
+    @property
+    def naming(self) -> Naming:
+        if self.from_streams:
+            return Naming.STREAMS
+        if any(cpu.mentions for cpu in self.cpus.values()):
+            return Naming.NAMED
+        # QEMU 11.1 names each difference in a warning or error, never in a trace: only its
+        # messages (standard error) can tell that no register differs.
+        if self.dialects & {Dialect.QEMU_11, Dialect.XMIG} and self.has_messages:
+            return Naming.NAMED
+        return Naming.COUNTS
+
+
+_CPU_SIGNAL_EVENTS: Final = (CpuCounts, RegisterSeen, RegisterHidden)
 
 
 class SourceBuilder:
@@ -266,8 +356,8 @@ class SourceBuilder:
         self.attempts: list[Attempt] = []
         self.process: ProcessInfo | None = None
         self.has_trace = False
-        self.events = 0
-        self.closed = False
+        self.complete = False
+        self.revision = 0  # the largest revision of its attempts
 
     # -- feeding -------------------------------------------------------------------------------
 
@@ -277,9 +367,13 @@ class SourceBuilder:
         return len(events)
 
     def close(self) -> int:
+        """The input ended: nothing more will come (a command's read, a closed pipe)."""
         events = self.parser.close()
         self.apply_all(events)
-        self.closed = True
+        self.complete = True
+        for attempt in self.attempts:
+            attempt.complete = True
+            self._bump(attempt)
         return len(events)
 
     def apply_region(self, events: Iterable[LogEvent], lines: int, size: int) -> None:
@@ -298,27 +392,55 @@ class SourceBuilder:
             return self.attempts[-1]
         return None
 
-    def _new_attempt(self, line: int) -> Attempt:
+    def _close_current(self) -> None:
         current = self._current()
         if current is not None:
             current.closed = True
+            self._bump(current)
+
+    def _new_attempt(self, line: int) -> Attempt:
+        self._close_current()
         attempt = Attempt(len(self.attempts), self.name, line, line, sources=[self.name])
         if self.process is not None:
-            attempt.process = self.process
-            attempt.hidden |= self.process.hidden
+            self._give_process(attempt, self.process)
         self.attempts.append(attempt)
         return attempt
 
+    def _give_process(self, attempt: Attempt, process: ProcessInfo) -> None:
+        attempt.process = process
+        attempt.hidden |= process.hidden
+        if process.origin == "libvirt":
+            attempt.has_messages = True  # libvirt's log holds QEMU's standard error
+        dialect = version_dialect(process.qemu_version)
+        if dialect is not None:
+            attempt.dialects.add(dialect)
+        accel = _accel_named(process.accel)
+        if accel is not None:
+            attempt.accels.setdefault(accel, MessageKind.COMMAND_LINE)
+        attempt.time = attempt.time or process.time
+
     def _attempt(self, line: int) -> Attempt:
         """The attempt later evidence belongs to: QEMU prints its errors after the cleanup
-        trace, so only a cleanly finished attempt makes way for a new one."""
+        trace, so only a cleanly finished attempt (closed at its cleanup) makes way for a new
+        one."""
         current = self._current()
-        if current is None or (current.cleaned_up and current.completed):
-            return self._new_attempt(line)
-        return current
+        return self._new_attempt(line) if current is None else current
 
-    def _touch(self, attempt: Attempt, line: int) -> None:
-        attempt.last_line = max(attempt.last_line, line)
+    def _bump(self, attempt: Attempt) -> None:
+        attempt.revision = next_revision()
+        self.revision = attempt.revision
+
+    def _touch(self, attempt: Attempt, event: LogEvent, signal: Signal | None = None) -> None:
+        """The one place where an event changes an attempt: its lines, phase and revision."""
+        attempt.last_line = max(attempt.last_line, event.line)
+        if attempt.time is None:
+            attempt.time = event.time
+        if signal is not None:
+            attempt.advance(signal)
+        dialect = event.kind.dialect
+        if dialect is not Dialect.COMMON:
+            attempt.dialects.add(dialect)
+        self._bump(attempt)
 
     def _cpu_for(self, attempt: Attempt, ref: LineRef) -> CpuState:
         if attempt.current_cpu is None:
@@ -331,95 +453,73 @@ class SourceBuilder:
         return attempt.current_cpu
 
     def apply(self, event: LogEvent) -> None:
-        self.events += 1
         ref = LineRef(self.name, event.line, event.offset)
-        if isinstance(event, _TRACE_EVENTS):
-            self.has_trace = True
+        current: Attempt | None
         match event:
-            case ProcessStarted():
-                current = self._current()
-                if current is not None:
-                    current.closed = True
-                self.process = ProcessInfo(
-                    event.origin, ref, event.time, event.qemu_version, event.libvirt_version
-                )
-            case CommandLineSeen():
-                if self.process is None:
-                    self.process = ProcessInfo("command-line", ref)
-                process = self.process
-                process.machine = event.machine or process.machine
-                process.cpu = event.cpu or process.cpu
-                process.accel = event.accel or process.accel
-                process.incoming = event.incoming or process.incoming
-                process.binary = event.binary or process.binary
-                if event.incoming and self._current() is None:
-                    self._new_attempt(event.line)
-            case ProcessEnded():
-                if self.process is not None:
-                    self.process.end_reason = event.reason
-                current = self._current()
-                if current is not None:
-                    self._touch(current, event.line)
-                    if event.reason in {"crashed", "failed"} and not current.completed:
-                        current.failed = True
-                        current.errors.append(
-                            ErrorLine(self.name, event.line, event.offset, event.raw, "process")
-                        )
-                    current.closed = True
-                self.process = None
-            case IncomingStarted():
-                current = self._current()
-                if current is None or current.started or current.cleaned_up:
-                    current = self._new_attempt(event.line)
-                current.started = current.explicit = True
-                self._touch(current, event.line)
-            case SectionStarted():
-                current = self._current()
-                if current is None or current.cleaned_up:
-                    current = self._new_attempt(event.line)
-                current.started = current.explicit = True
-                self._touch(current, event.line)
-                if event.name == "cpu":
-                    cpu = current.cpu(event.instance, ref)
-                    cpu.from_section = True
-                    current.current_cpu = cpu
-                else:
-                    current.current_cpu = None
+            case RegisterSeen():
+                self._apply_register(event, ref)
             case CpuCounts():
                 current = self._attempt(event.line)
-                self._touch(current, event.line)
                 cpu = self._cpu_for(current, ref)
                 if cpu.stream_count is not None and not cpu.from_section:
                     cpu = self._next_implicit_cpu(current, ref)  # the next vCPU's counts
                 cpu.stream_count = event.stream_count
                 cpu.destination_count = event.destination_count
-                if event.raw.find("cpu_post_load cpreg_vmstate_array_len") != -1:
-                    current.styles.add("11.1")
-                elif "cpu_post_load_len" in event.raw:
-                    current.styles.add("x-mig")
-            case RegisterSeen():
-                self._apply_register(event, ref)
-            case RegisterHidden():
+                self._touch(current, event, Signal.CPU)
+            case SectionStarted():
+                self.has_trace = True
+                current = self._current()
+                if current is None or current.phase in (Phase.GAVE_UP, Phase.LOADED):
+                    current = self._new_attempt(event.line)
+                if event.name == "cpu":
+                    cpu = current.cpu(event.instance, ref)
+                    cpu.from_section = True
+                    current.current_cpu = cpu
+                    self._touch(current, event, Signal.CPU)
+                else:
+                    current.current_cpu = None
+                    self._touch(current, event, Signal.LOADING)
+            case IncomingStarted():
+                self.has_trace = True
+                current = self._current()
+                if current is None or current.phase is not Phase.STARTED:
+                    current = self._new_attempt(event.line)
+                self._touch(current, event, Signal.LOADING)
+            case LoadCompleted():
+                self.has_trace = True
+                current = self._attempt(event.line)
+                self._touch(current, event, Signal.LOADED)
+            case LoadCleanedUp():
+                self.has_trace = True
                 current = self._current()
                 if current is not None:
-                    current.hidden.add(event.kvm_id)
+                    if current.phase is Phase.LOADED:
+                        current.closed = True  # a clean finish: what follows is another attempt
+                    self._touch(current, event, Signal.CLEANUP)
+            case LoadFailed():
+                self._apply_failure(event, ref)
+            case RegisterRefused():
+                current = self._attempt(event.line)
+                current.refused.append(
+                    RefusedRegister(
+                        event.kvm_id, event.reference, event.accel, event.value, event.current, ref
+                    )
+                )
+                current.accels.setdefault(event.accel, event.kind)
+                self._error(current, event, event.raw, FailureKind.REGISTER)
+                current.has_messages = True
+                self._touch(current, event, Signal.FAILURE)
+            case RegisterHidden():
+                current = self._current()
                 if self.process is None:
                     self.process = ProcessInfo("command-line", ref)
                 self.process.hidden.add(event.kvm_id)
-            case LoadFailed():
-                self._apply_failure(event, ref)
-            case LoadCompleted():
-                current = self._attempt(event.line)
-                current.completed = True
-                self._touch(current, event.line)
-            case LoadCleanedUp():
-                current = self._current()
                 if current is not None:
-                    current.cleaned_up = True
-                    self._touch(current, event.line)
+                    current.hidden.add(event.kvm_id)
+                    current.accels.setdefault(Accel.KVM, event.kind)
+                    self._touch(current, event)
             case PropertyRejected():
                 current = self._attempt(event.line)
-                current.failed = True
                 current.has_messages = True
                 current.properties.append(
                     PropertyProblem(
@@ -432,66 +532,122 @@ class SourceBuilder:
                         event.set_twice,
                     )
                 )
-                current.errors.append(
-                    ErrorLine(self.name, event.line, event.offset, event.raw, "property")
+                self._error(current, event, event.raw, FailureKind.PROPERTY)
+                self._touch(current, event, Signal.FAILURE)
+            case ProcessStarted():
+                self._close_current()
+                libvirt = event.kind is MessageKind.LIBVIRT_START
+                self.process = ProcessInfo(
+                    "libvirt" if libvirt else "command-line",
+                    ref,
+                    event.time,
+                    event.qemu_version,
+                    event.libvirt_version,
                 )
-                self._touch(current, event.line)
+            case CommandLineSeen():
+                if self.process is None:
+                    self.process = ProcessInfo("command-line", ref)
+                process = self.process
+                process.machine = event.machine or process.machine
+                process.cpu = event.cpu or process.cpu
+                process.accel = event.accel or process.accel
+                process.incoming = event.incoming or process.incoming
+                process.binary = event.binary or process.binary
+                current = self._current()
+                if event.incoming and current is None:
+                    current = self._new_attempt(event.line)
+                    self._touch(current, event)
+                elif current is not None and current.process is process:
+                    self._give_process(current, process)
+                    self._touch(current, event)
+            case ProcessEnded():
+                self._apply_end(event)
             case QemuMessage():
                 current = self._current()
                 if current is not None:
                     current.has_messages = True
-                if current is not None and len(current.warnings) < 1000:
-                    current.warnings.append(
-                        ErrorLine(self.name, event.line, event.offset, event.raw, event.level)
-                    )
+                    self._keep(current, current.warnings, event, event.level)
+                    self._touch(current, event)
             case Problem():
                 current = self._current()
-                if current is not None and len(current.problems) < 1000:
-                    current.problems.append(
-                        ErrorLine(self.name, event.line, event.offset, event.raw, event.message)
-                    )
+                if current is not None:
+                    self._keep(current, current.problems, event, event.message)
+                    self._touch(current, event)
+
+    def _keep(
+        self, attempt: Attempt, kept: list[ErrorLine], event: QemuMessage | Problem, kind: str
+    ) -> None:
+        if len(kept) < MAX_KEPT_LINES:
+            kept.append(ErrorLine(self.name, event.line, event.offset, event.raw, kind, event.kind))
+        else:
+            attempt.dropped_lines += 1
+
+    def _error(
+        self,
+        attempt: Attempt,
+        event: LoadFailed | RegisterRefused | PropertyRejected | ProcessEnded,
+        raw: str,
+        failure: FailureKind,
+    ) -> None:
+        attempt.errors.append(
+            ErrorLine(self.name, event.line, event.offset, raw, failure, event.kind)
+        )
 
     def _apply_register(self, event: RegisterSeen, ref: LineRef) -> None:
         current = self._attempt(event.line)
-        self._touch(current, event.line)
-        if event.evidence.startswith(("handle_cpreg", "tolerate_cpreg")):
-            current.styles.add("11.1")
-        elif event.evidence.startswith("kvm_arm"):
-            current.styles.add("kvm")
-        else:
-            current.styles.add("x-mig")
+        status, tolerated = REGISTER_KINDS[event.kind]
+        if event.accel is not Accel.UNKNOWN:
+            current.accels.setdefault(event.accel, event.kind)
+        if event.kind in (MessageKind.XMIG_KVM_MISSING, MessageKind.XMIG_KVM_UNEXPECTED):
+            current.accels.setdefault(Accel.KVM, event.kind)
         cpu = self._cpu_for(current, ref)
-        if event.status is Status.EXTRA:
+        if status is Status.EXTRA:
             if event.kvm_id <= cpu.last_stream_id and not cpu.from_section:
                 cpu = self._next_implicit_cpu(current, ref)
             cpu.last_stream_id = event.kvm_id
         else:
             backwards = event.kvm_id < cpu.last_destination_id or (
-                event.status is Status.MISSING
+                status is Status.MISSING
                 and event.kvm_id == cpu.last_destination_id
-                and event.kvm_id in cpu.registers
-                and cpu.registers[event.kvm_id].status is Status.MISSING
+                and cpu.last_destination_missing
             )
             if backwards and not cpu.from_section:
                 cpu = self._next_implicit_cpu(current, ref)
             cpu.last_destination_id = event.kvm_id
-        cpu.add(event, self.name)
+            cpu.last_destination_missing = status is Status.MISSING
+        cpu.note(event.kvm_id, status, event.kind, event.accel, event.reference, ref)
+        # QEMU fails the load on a register of the stream it does not know and does not tolerate.
+        fatal = status is Status.EXTRA and not tolerated
+        self._touch(current, event, Signal.FAILURE if fatal else Signal.CPU)
 
     def _apply_failure(self, event: LoadFailed, ref: LineRef) -> None:
         current = self._attempt(event.line)
-        self._touch(current, event.line)
-        current.failed = True
-        if event.kind is not FailureKind.TRACE and event.kind is not FailureKind.POST_LOAD:
+        if event.failure not in (FailureKind.TRACE, FailureKind.POST_LOAD):
             current.has_messages = True
-        current.errors.append(ErrorLine(self.name, event.line, event.offset, event.raw, event.kind))
-        if "post load hook failed for:" in event.message:
-            current.styles.add("11.1")  # 11.x chains the errors into one line
-        elif event.kind in (FailureKind.COUNT, FailureKind.FIELD, FailureKind.DEVICE):
-            current.styles.add("<=10")
+        self._error(current, event, event.raw, event.failure)
         if event.instance is not None and event.device == "cpu":
             self._relabel_cpu(current, event.instance)
-        if event.kind in (FailureKind.LOAD, FailureKind.ASSERTION):
+        if event.failure in (FailureKind.LOAD, FailureKind.ASSERTION):
             current.closed = True  # QEMU exits after this line
+        self._touch(current, event, Signal.FAILURE)
+
+    def _apply_end(self, event: ProcessEnded) -> None:
+        process = self.process
+        if process is not None:
+            process.end_reason = event.reason
+        current = self._current()
+        if current is not None:
+            if event.reason in BAD_END_REASONS:
+                if current.phase is not Phase.LOADED:
+                    self._error(current, event, event.raw, FailureKind.PROCESS)
+                signal: Signal | None = Signal.ENDED_BADLY
+            elif event.reason in NORMAL_END_REASONS:
+                signal = Signal.ENDED_NORMALLY
+            else:
+                signal = None
+            current.closed = True
+            self._touch(current, event, signal)
+        self.process = None
 
     def _relabel_cpu(self, attempt: Attempt, instance: int) -> None:
         """Without section traces CPUs are numbered in order; QEMU's error names the real one."""
@@ -506,48 +662,64 @@ class SourceBuilder:
         attempt.cpus[instance] = cpu
 
 
+def _accel_named(text: str | None) -> Accel | None:
+    if not text:
+        return None
+    try:
+        return Accel(text.lower())
+    except ValueError:
+        return None
+
+
+_PHASE_ORDER: Final = {
+    Phase.STARTED: 0,
+    Phase.LOADING: 1,
+    Phase.CPU: 2,
+    Phase.GAVE_UP: 3,
+    Phase.LOADED: 4,
+    Phase.RAN: 5,
+    Phase.FAILED: 6,
+}
+
+
 def merge_attempts(primary: Attempt, extra: Attempt) -> Attempt:
     """One QEMU process's trace file (primary) and standard error (extra) as one attempt."""
+    phase = max(primary.phase, extra.phase, key=_PHASE_ORDER.__getitem__)
     merged = Attempt(
         primary.index,
         primary.source,
         primary.first_line,
         primary.last_line,
-        explicit=True,
-        started=primary.started or extra.started,
-        completed=primary.completed or extra.completed,
-        cleaned_up=primary.cleaned_up or extra.cleaned_up,
+        revision=max(primary.revision, extra.revision),
+        phase=phase,
         closed=primary.closed and extra.closed,
-        failed=primary.failed or extra.failed,
+        complete=primary.complete and extra.complete,
         errors=primary.errors + extra.errors,
         properties=primary.properties + extra.properties,
         warnings=primary.warnings + extra.warnings,
         problems=primary.problems + extra.problems,
+        dropped_lines=primary.dropped_lines + extra.dropped_lines,
+        refused=primary.refused + extra.refused,
         has_messages=primary.has_messages or extra.has_messages,
         hidden=primary.hidden | extra.hidden,
         process=primary.process or extra.process,
-        styles=primary.styles | extra.styles,
+        dialects=primary.dialects | extra.dialects,
+        accels={**extra.accels, **primary.accels},
         sources=primary.sources + [s for s in extra.sources if s not in primary.sources],
+        time=primary.time or extra.time,
+        parts=(primary, extra),
     )
     for source in (primary, extra):
         for instance, cpu in source.cpus.items():
             target = merged.cpus.get(instance)
             if target is None:
-                target = CpuState(
-                    instance, first_line=cpu.first_line, from_section=cpu.from_section
-                )
-                merged.cpus[instance] = target
-            target.stream_count = (
-                target.stream_count if target.stream_count is not None else cpu.stream_count
-            )
+                merged.cpus[instance] = cpu.copy()
+                continue
+            if target.stream_count is None:
+                target.stream_count = cpu.stream_count
             if target.destination_count is None:
                 target.destination_count = cpu.destination_count
-            for kvm_id, entry in cpu.registers.items():
-                existing = target.registers.get(kvm_id)
-                if existing is None or _STATUS_RANK[entry.status] > _STATUS_RANK[existing.status]:
-                    target.registers[kvm_id] = entry
-    if extra.cpus and not primary.cpus:
-        merged.cpus = dict(extra.cpus)
+            target.extend(cpu)
     return merged
 
 
@@ -556,7 +728,8 @@ class Session:
 
     def __init__(self) -> None:
         self.builders: dict[str, SourceBuilder] = {}
-        self.generation = 0  # bumped on every change, so views can tell when to redraw
+        self.generation = 0  # bumped on every change, so views can tell when to look again
+        self._merged: dict[tuple[int, int], tuple[Attempt, Attempt, Attempt]] = {}
 
     def source(self, name: str) -> SourceBuilder:
         builder = self.builders.get(name)
@@ -571,6 +744,10 @@ class Session:
             self.generation += 1
         return count
 
+    def apply_region(self, name: str, events: Iterable[LogEvent], lines: int, size: int) -> None:
+        self.source(name).apply_region(events, lines, size)
+        self.generation += 1
+
     def close(self, name: str) -> int:
         count = self.source(name).close()
         self.generation += 1
@@ -579,13 +756,6 @@ class Session:
     def reset(self, name: str) -> None:
         """Forget a source (its file was truncated or replaced): it is read again from the start."""
         self.builders[name] = SourceBuilder(name)
-        self.generation += 1
-
-    def add_attempt(self, attempt: Attempt) -> None:
-        """An attempt built elsewhere (saved migration streams)."""
-        builder = self.source(attempt.source)
-        attempt.index = len(builder.attempts)
-        builder.attempts.append(attempt)
         self.generation += 1
 
     @property
@@ -616,13 +786,29 @@ class Session:
                 for index, extra in enumerate(extras):
                     position = offset + index
                     if 0 <= position < len(attempts):
-                        attempts[position] = merge_attempts(attempts[position], extra)
+                        attempts[position] = self._merge(attempts[position], extra)
                     else:
                         attempts.insert(0, extra)
             result.extend(attempts)
         for index, attempt in enumerate(result):
             attempt.index = index
         return result
+
+    def _merge(self, primary: Attempt, extra: Attempt) -> Attempt:
+        """The merged attempt, made again only when a part changed."""
+        key = (id(primary), id(extra))
+        cached = self._merged.get(key)
+        revision = max(primary.revision, extra.revision)
+        if (
+            cached is not None
+            and cached[0] is primary
+            and cached[1] is extra
+            and cached[2].revision == revision
+        ):
+            return cached[2]
+        merged = merge_attempts(primary, extra)
+        self._merged[key] = (primary, extra, merged)
+        return merged
 
     def line_count(self) -> int:
         return sum(builder.parser.lines for builder in self.builders.values())

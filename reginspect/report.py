@@ -1,63 +1,77 @@
-"""The report: one JSON-ready structure, rendered as JSON, text for terminals, or Markdown.
+"""The report: result objects rendered as JSON, as text for terminals, or as Markdown.
 
-The structure (schema ``reginspect.report/1``) is documented in the README; text and Markdown are
-drawn from it so the three forms never disagree.
+The JSON schema is ``reginspect.report/1`` (``reginspect/report.schema.json``, documented in the
+README). Every form is drawn from the same ``Report`` object, so the three never disagree.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, Final
 
-from parsers.catalogue import describe
 from parsers.logevents import Status
-from parsers.regids import format_id
-from reginspect.advice import attempt_advice
-from reginspect.model import Attempt, CpuState, Outcome, RegisterEntry
+from parsers.regids import Accel, format_id
+from reginspect.model import ErrorLine, Naming
+from reginspect.results import (
+    STATUS_ORDER,
+    AttemptResult,
+    AttemptSummary,
+    CpuResult,
+    Form,
+    RegisterResult,
+    Report,
+    Suggestion,
+    display_time,
+)
 from reginspect.textsafe import markdown_text, printable
 
-SCHEMA = "reginspect.report/1"
+SCHEMA: Final = "reginspect.report/1"
 JsonDict = dict[str, Any]
 
-STATUS_TITLES = {
+STATUS_TITLES: Final = {
     Status.EXTRA: "extra (in the stream, unknown on the destination)",
     Status.MISSING: "missing (expected by the destination, not in the stream)",
     Status.MATCHED: "matched (in both)",
 }
-STATUS_ORDER = (Status.EXTRA, Status.MISSING, Status.MATCHED)
+# Errors shown per attempt in text and Markdown; the JSON has them all.
+ERRORS_SHOWN: Final = 20
 
 
-def register_json(entry: RegisterEntry, attempt_source: str) -> JsonDict:
-    info = describe(entry.kvm_id, entry.accel)
+# -- JSON ---------------------------------------------------------------------------------------
+
+
+def _hex(value: int | None) -> str | None:
+    return None if value is None else f"0x{value:x}"
+
+
+def register_json(register: RegisterResult, attempt_source: str) -> JsonDict:
+    info = register.info
     data: JsonDict = {
-        "id": format_id(entry.kvm_id),
+        "id": format_id(register.kvm_id),
         "name": info.name,
-        "status": str(entry.status),
-        "tolerated": entry.tolerated,
-        "lines": [ref.line for ref in entry.lines],
-        "raw": entry.raw,
+        "status": str(register.status),
+        "tolerated": register.tolerated,
+        "lines": [ref.line for ref in register.lines],
+        "raw": register.reference,
         "kind": info.kind,
         "known": info.known,
         "aliases": list(info.aliases),
-        "evidence": entry.evidence,
+        "evidence": str(register.kind),
     }
-    sources = {ref.source for ref in entry.lines}
+    sources = {ref.source for ref in register.lines}
     if sources and sources != {attempt_source}:
         data["source"] = sorted(sources)[0]
-    if entry.stream_value is not None or entry.destination_value is not None:
-        data["stream_value"] = None if entry.stream_value is None else f"0x{entry.stream_value:x}"
-        data["destination_value"] = (
-            None if entry.destination_value is None else f"0x{entry.destination_value:x}"
-        )
-        data["value_differs"] = entry.value_differs
+    if register.stream_value is not None or register.destination_value is not None:
+        data["stream_value"] = _hex(register.stream_value)
+        data["destination_value"] = _hex(register.destination_value)
+        data["value_differs"] = register.value_differs
     return data
 
 
-def _cpu_json(cpu: CpuState, attempt: Attempt) -> JsonDict:
+def _cpu_json(cpu: CpuResult, attempt_source: str) -> JsonDict:
     registers = sorted(
-        cpu.registers.values(),
-        key=lambda entry: (STATUS_ORDER.index(entry.status), entry.kvm_id),
+        cpu.registers, key=lambda register: (STATUS_ORDER.index(register.status), register.kvm_id)
     )
     return {
         "cpu": cpu.instance,
@@ -66,34 +80,42 @@ def _cpu_json(cpu: CpuState, attempt: Attempt) -> JsonDict:
         "missing_count": cpu.count(Status.MISSING),
         "extra_count": cpu.count(Status.EXTRA),
         "matched_count": cpu.count(Status.MATCHED) or None,
-        "registers": [register_json(entry, attempt.source) for entry in registers],
+        "registers": [register_json(register, attempt_source) for register in registers],
     }
 
 
-def attempt_json(attempt: Attempt) -> JsonDict:
-    process = attempt.process
+def _error_json(error: ErrorLine) -> JsonDict:
+    return {"line": error.line, "text": error.text, "kind": error.kind, "source": error.source}
+
+
+def attempt_json(result: AttemptResult) -> JsonDict:
+    summary = result.summary
+    process = summary.process
     return {
-        "index": attempt.index,
-        "source": attempt.source,
-        "sources": attempt.sources,
-        "outcome": str(attempt.outcome),
-        "naming": str(attempt.naming),
-        "first_line": attempt.first_line,
-        "last_line": attempt.last_line,
+        "index": summary.index,
+        "source": summary.source,
+        "sources": list(summary.sources),
+        "outcome": str(summary.outcome),
+        "outcome_detail": summary.outcome_detail,
+        "naming": str(summary.naming),
+        "accel": str(summary.accel),
+        "time": summary.time,
+        "first_line": summary.first_line,
+        "last_line": summary.last_line,
         "qemu": None
         if process is None
         else {
             "origin": process.origin,
             "time": process.time,
-            "version": process.qemu_version,
+            "version": process.version,
             "machine": process.machine,
             "cpu": process.cpu,
             "accel": process.accel,
             "incoming": process.incoming,
             "line": process.line.line,
         },
-        "cpus": [_cpu_json(cpu, attempt) for cpu in attempt.sorted_cpus()],
-        "hidden": [format_id(kvm_id) for kvm_id in sorted(attempt.hidden)],
+        "cpus": [_cpu_json(cpu, summary.source) for cpu in result.cpus],
+        "hidden": [format_id(kvm_id) for kvm_id in sorted(summary.hidden)],
         "properties": [
             {
                 "line": p.line,
@@ -102,240 +124,280 @@ def attempt_json(attempt: Attempt) -> JsonDict:
                 "value": p.value,
                 "set_twice": p.set_twice,
             }
-            for p in attempt.properties
+            for p in summary.properties
         ],
-        "errors": [
-            {"line": e.line, "text": e.text, "kind": e.kind, "source": e.source}
-            for e in attempt.errors
-        ],
-        "advice": attempt_advice(attempt),
+        "errors": [_error_json(error) for error in result.errors],
+        "advice": list(result.advice),
     }
 
 
-def build_report(
-    sources: Sequence[str],
-    attempts: Sequence[Attempt],
-    suggestions: Sequence[JsonDict] = (),
-    problems: Sequence[str] = (),
-) -> JsonDict:
+def suggestion_json(suggestion: Suggestion) -> JsonDict:
+    forms = dict(suggestion.forms)
+    return {
+        "property": suggestion.property,
+        "side": suggestion.side,
+        "ids": [format_id(kvm_id) for kvm_id in suggestion.ids],
+        "value": suggestion.value,
+        "forms": {str(form): forms.get(form) for form in Form},
+        "reason": suggestion.reason,
+        "applies_to": suggestion.applies_to,
+    }
+
+
+def report_json(report: Report) -> JsonDict:
     return {
         "schema": SCHEMA,
-        "sources": list(sources),
-        "attempts": [attempt_json(attempt) for attempt in attempts],
-        "suggestions": list(suggestions),
-        "problems": list(problems),
+        "sources": list(report.sources),
+        "attempts": [attempt_json(result) for result in report.attempts],
+        "suggestions": [suggestion_json(suggestion) for suggestion in report.suggestions],
+        "problems": list(report.problems),
     }
-
-
-def exit_status(attempts: Sequence[Attempt]) -> int:
-    """0 when every attempt succeeded with no difference, else 1."""
-    clean = all(
-        attempt.outcome is Outcome.SUCCEEDED and not attempt.has_differences()
-        for attempt in attempts
-    )
-    return 0 if clean else 1
 
 
 # -- rendering ----------------------------------------------------------------------------------
 
 
-def render(report: JsonDict, form: str, *, matched: bool = False) -> str:
+def render(report: Report, form: str, *, matched: bool = False) -> str:
     """The report in one of the forms the commands offer: json, markdown or text."""
+    return "".join(render_parts(report, form, matched=matched))
+
+
+def render_parts(report: Report, form: str, *, matched: bool = False) -> Iterator[str]:
+    """``render`` in pieces, one attempt at a time: a report of thousands of attempts is
+    written as it is made."""
     if form == "json":
-        return render_json(report)
-    if form == "markdown":
-        return render_markdown(report)
-    return render_text(report, matched=matched)
+        yield from _json_parts(report)
+    elif form == "markdown":
+        yield from _markdown_parts(report)
+    else:
+        yield from _text_parts(report, matched=matched)
 
 
-def render_json(report: JsonDict) -> str:
+def _json_parts(report: Report) -> Iterator[str]:
     # ensure_ascii escapes every control and non-ASCII character: nothing in a log survives raw.
-    return json.dumps(report, indent=2, ensure_ascii=True) + "\n"
+    head = {"schema": SCHEMA, "sources": list(report.sources)}
+    yield json.dumps(head, indent=2, ensure_ascii=True)[:-2] + ',\n  "attempts": ['
+    for number, result in enumerate(report.attempts):
+        text = json.dumps(attempt_json(result), indent=2, ensure_ascii=True)
+        yield ("," if number else "") + "\n    " + text.replace("\n", "\n    ")
+    yield "\n  ]," if report.attempts else "],"
+    tail = {
+        "suggestions": [suggestion_json(suggestion) for suggestion in report.suggestions],
+        "problems": list(report.problems),
+    }
+    yield json.dumps(tail, indent=2, ensure_ascii=True)[1:] + "\n"
 
 
-def _summary(attempt: JsonDict) -> str:
-    cpus = attempt["cpus"]
-    extra = sum(cpu["extra_count"] for cpu in cpus)
-    missing = sum(cpu["missing_count"] for cpu in cpus)
-    parts = [f"{attempt['outcome'].upper()}"]
-    if attempt["naming"] == "counts":
+def summary_line(summary: AttemptSummary, cpus: tuple[CpuResult, ...]) -> str:
+    """An attempt in one line: outcome, what differs, and the QEMU it ran in."""
+    parts = [summary.outcome.upper()]
+    if summary.naming is Naming.COUNTS:
         counts = [
-            f"stream {cpu['stream_count']} / destination {cpu['destination_count']}"
+            f"stream {cpu.stream_count} / destination {cpu.destination_count}"
             for cpu in cpus
-            if cpu["stream_count"] is not None
+            if cpu.stream_count is not None
         ]
         parts.append("registers not named by this QEMU" + (f" ({counts[0]})" if counts else ""))
     else:
+        extra = sum(cpu.count(Status.EXTRA) for cpu in cpus)
+        missing = sum(cpu.count(Status.MISSING) for cpu in cpus)
         parts.append(f"{extra} extra, {missing} missing")
-    qemu = attempt["qemu"]
-    if qemu:
-        about = [
-            f"QEMU {qemu['version']}" if qemu["version"] else None,
-            f"-machine {qemu['machine']}" if qemu["machine"] else None,
-            f"-cpu {qemu['cpu']}" if qemu["cpu"] else None,
-            qemu["time"],
-        ]
-        parts.append(", ".join(part for part in about if part))
+    parts.append(qemu_facts(summary))
     return " — ".join(part for part in parts if part)
 
 
-def _register_line(register: JsonDict) -> str:
+def qemu_facts(summary: AttemptSummary) -> str:
+    """What ran: QEMU version, machine, CPU, accelerator and start, as far as the log tells."""
+    process = summary.process
+    parts = []
+    if process is not None:
+        parts += [
+            f"QEMU {process.version}" if process.version else "",
+            f"-machine {process.machine}" if process.machine else "",
+            f"-cpu {process.cpu}" if process.cpu else "",
+        ]
+    if summary.accel is not Accel.UNKNOWN:
+        parts.append(f"-accel {summary.accel}")
+    time = display_time(summary.time)
+    if time:
+        parts.append(f"started {time}")
+    return ", ".join(part for part in parts if part)
+
+
+def _register_line(register: RegisterResult) -> str:
     flags = []
-    if register["tolerated"]:
+    if register.tolerated:
         flags.append("tolerated")
-    if not register["known"]:
+    if not register.info.known:
         flags.append("unknown to the catalogue")
-    if register.get("value_differs"):
-        flags.append(f"values {register['stream_value']} → {register['destination_value']}")
-    lines = register["lines"]
-    where = f"line {lines[0]}" if lines else ""
-    aliases = f" ({', '.join(register['aliases'][:2])})" if register["aliases"] else ""
+    if register.value_differs:
+        flags.append(f"values {_hex(register.stream_value)} → {_hex(register.destination_value)}")
+    where = f"line {register.lines[0].line}" if register.lines else ""
+    aliases = register.info.aliases
+    named = f" ({', '.join(aliases[:2])})" if aliases else ""
     extra = f" [{'; '.join(flags)}]" if flags else ""
-    return printable(f"{register['id']}  {register['name']}{aliases}  {where}{extra}")
-
-
-def render_text(report: JsonDict, *, matched: bool = False) -> str:
-    out: list[str] = []
-    if not report["attempts"]:
-        out.append("No migration attempt found.")
-    for attempt in report["attempts"]:
-        sources = ", ".join(attempt["sources"])
-        where = (
-            "saved streams"
-            if attempt["naming"] == "streams"
-            else f"lines {attempt['first_line']}-{attempt['last_line']}"
-        )
-        out.append(
-            printable(f"{sources}: attempt {attempt['index']}, {where}: {_summary(attempt)}")
-        )
-        for cpu in attempt["cpus"]:
-            counts = ""
-            if cpu["stream_count"] is not None or cpu["destination_count"] is not None:
-                counts = (
-                    f": stream {_or_unknown(cpu['stream_count'])} registers, destination "
-                    f"{_or_unknown(cpu['destination_count'])}"
-                )
-            out.append(f"  cpu {cpu['cpu']}{counts}")
-            for status in STATUS_ORDER:
-                registers = [r for r in cpu["registers"] if r["status"] == status]
-                if not registers:
-                    continue
-                out.append(f"    {STATUS_TITLES[status]}: {len(registers)}")
-                if status is Status.MATCHED and not matched:
-                    # A value difference is a difference: always shown.
-                    differing = [r for r in registers if r.get("value_differs")]
-                    out.extend(f"      {_register_line(r)}" for r in differing)
-                    rest = len(registers) - len(differing)
-                    out.append(f"      ({rest} with equal values: listed with --matched)")
-                    continue
-                out.extend(f"      {_register_line(r)}" for r in registers)
-        if attempt["errors"]:
-            out.append("  errors:")
-            out.extend(
-                printable(f"    {e['source']}:{e['line']}: {e['text']}")
-                for e in attempt["errors"][:20]
-            )
-            if len(attempt["errors"]) > 20:
-                out.append(f"    … and {len(attempt['errors']) - 20} more")
-        if attempt["advice"]:
-            out.append("  advice:")
-            out.extend(f"    - {printable(text)}" for text in attempt["advice"])
-        out.append("")
-    if report["suggestions"]:
-        out.append(
-            "suggestions (libvirt and compat forms: reginspect suggest --form libvirt|compat):"
-        )
-        for suggestion in report["suggestions"]:
-            out.append(
-                printable(
-                    f"  {suggestion['property']} on the {suggestion['side']} "
-                    f"({suggestion['applies_to']}): {suggestion['reason']}"
-                )
-            )
-            if suggestion["forms"]["command_line"]:
-                out.append(printable(f"    {suggestion['forms']['command_line']}"))
-        out.append("")
-    for problem in report.get("problems", []):
-        out.append(printable(f"note: {problem}"))
-    return "\n".join(out).rstrip() + "\n"
+    return printable(f"{format_id(register.kvm_id)}  {register.name}{named}  {where}{extra}")
 
 
 def _or_unknown(value: int | None) -> str:
     return "?" if value is None else str(value)
 
 
-def render_markdown(report: JsonDict) -> str:
-    md = markdown_text
-    out = ["# reginspect report", ""]
-    out.append(
-        "Sources: " + ", ".join(f"`{printable(s).replace('`', '')}`" for s in report["sources"])
-    )
-    out.append("")
-    if not report["attempts"]:
-        out.append("No migration attempt found.")
-    for attempt in report["attempts"]:
-        out.append(f"## Attempt {attempt['index']}: {md(_summary(attempt))}")
-        out.append("")
-        out.append(
-            f"Source {md(', '.join(attempt['sources']))}, lines {attempt['first_line']}–"
-            f"{attempt['last_line']}."
-        )
-        out.append("")
-        for cpu in attempt["cpus"]:
-            out.append(
-                f"### CPU {cpu['cpu']} — stream {_or_unknown(cpu['stream_count'])}, destination "
-                f"{_or_unknown(cpu['destination_count'])}"
-            )
-            out.append("")
-            rows = [
-                r for r in cpu["registers"] if r["status"] != "matched" or r.get("value_differs")
+def _sections(sections: Iterable[str]) -> Iterator[str]:
+    """Sections one blank line apart, the whole ending in one newline."""
+    first = True
+    for section in sections:
+        text = section.rstrip()
+        if not text:
+            continue
+        yield ("" if first else "\n\n") + text
+        first = False
+    if not first:
+        yield "\n"
+
+
+def _text_parts(report: Report, *, matched: bool) -> Iterator[str]:
+    def sections() -> Iterator[str]:
+        if not report.attempts:
+            yield "No migration attempt found."
+        for result in report.attempts:
+            yield "\n".join(_text_attempt(result, matched=matched))
+        if report.suggestions:
+            out = [
+                "suggestions (libvirt and compat forms: reginspect suggest --form libvirt|compat):"
             ]
-            matched = sum(1 for r in cpu["registers"] if r["status"] == "matched") - sum(
-                1 for r in rows if r["status"] == "matched"
-            )
-            if rows:
-                out.append("| status | name | id | kind | line | tolerated | values |")
-                out.append("|---|---|---|---|---|---|---|")
-                for r in rows:
-                    line = r["lines"][0] if r["lines"] else ""
-                    values = (
-                        f"{r['stream_value']} → {r['destination_value']}"
-                        if r.get("value_differs")
-                        else ""
+            for suggestion in report.suggestions:
+                out.append(
+                    printable(
+                        f"  {suggestion.property} on the {suggestion.side} "
+                        f"({suggestion.applies_to}): {suggestion.reason}"
                     )
-                    out.append(
-                        f"| {r['status']} | {md(r['name'])} | `{r['id']}` | {md(r['kind'])} | "
-                        f"{line} | {'yes' if r['tolerated'] else 'no'} | {values} |"
-                    )
-                out.append("")
-            if matched:
-                out.append(f"{matched} matched register(s) with equal values, listed in the JSON.")
-                out.append("")
-        if attempt["errors"]:
-            out.append("Errors:")
-            out.append("")
-            out.extend(f"- line {e['line']}: {md(e['text'])}" for e in attempt["errors"][:20])
-            out.append("")
-        if attempt["advice"]:
-            out.append("Advice:")
-            out.append("")
-            out.extend(f"- {md(text)}" for text in attempt["advice"])
-            out.append("")
-    if report["suggestions"]:
-        out.append("## Suggested fixes")
-        out.append("")
-        for suggestion in report["suggestions"]:
-            out.append(
-                f"- **{md(suggestion['property'])}** on the {md(suggestion['side'])} "
-                f"({md(suggestion['applies_to'])}): {md(suggestion['reason'])}"
+                )
+                command_line = suggestion.form(Form.COMMAND_LINE)
+                if command_line:
+                    out.append(printable(f"    {command_line}"))
+            yield "\n".join(out)
+        yield "\n".join(printable(f"note: {problem}") for problem in report.problems)
+
+    yield from _sections(sections())
+
+
+def _text_attempt(result: AttemptResult, *, matched: bool) -> list[str]:
+    summary = result.summary
+    sources = ", ".join(summary.sources)
+    where = (
+        "saved streams"
+        if summary.naming is Naming.STREAMS
+        else f"lines {summary.first_line}-{summary.last_line}"
+    )
+    head = f"{sources}: attempt {summary.index}, {where}: {summary_line(summary, result.cpus)}"
+    out = [printable(head)]
+    for cpu in result.cpus:
+        counts = ""
+        if cpu.stream_count is not None or cpu.destination_count is not None:
+            counts = (
+                f": stream {_or_unknown(cpu.stream_count)} registers, destination "
+                f"{_or_unknown(cpu.destination_count)}"
             )
-            for form, text in suggestion["forms"].items():
-                if text:
-                    out.append("")
-                    out.append(f"  {form}:")
-                    out.append("")
-                    out.append("  ```")
+        out.append(f"  cpu {cpu.instance}{counts}")
+        for status in STATUS_ORDER:
+            registers = cpu.by_status(status)
+            if not registers:
+                continue
+            out.append(f"    {STATUS_TITLES[status]}: {len(registers)}")
+            if status is Status.MATCHED and not matched:
+                # A value difference is a difference: always shown.
+                differing = [r for r in registers if r.value_differs]
+                out.extend(f"      {_register_line(r)}" for r in differing)
+                rest = len(registers) - len(differing)
+                if summary.naming is Naming.STREAMS:
+                    out.append(f"      ({rest} with equal values: listed with --matched)")
+                else:
+                    out.append(f"      ({rest} more: listed with --matched)")
+                continue
+            out.extend(f"      {_register_line(r)}" for r in registers)
+    if result.errors:
+        out.append("  errors:")
+        out.extend(
+            printable(f"    {e.source}:{e.line}: {e.text}") for e in result.errors[:ERRORS_SHOWN]
+        )
+        if len(result.errors) > ERRORS_SHOWN:
+            out.append(f"    … and {len(result.errors) - ERRORS_SHOWN} more")
+    if result.advice:
+        out.append("  advice:")
+        out.extend(f"    - {printable(text)}" for text in result.advice)
+    return out
+
+
+def _markdown_parts(report: Report) -> Iterator[str]:
+    md = markdown_text
+
+    def sections() -> Iterator[str]:
+        yield "# reginspect report"
+        yield "Sources: " + ", ".join(f"`{printable(s).replace('`', '')}`" for s in report.sources)
+        if not report.attempts:
+            yield "No migration attempt found."
+        for result in report.attempts:
+            yield "\n".join(_markdown_attempt(result))
+        if report.suggestions:
+            out = ["## Suggested fixes", ""]
+            for suggestion in report.suggestions:
+                out.append(
+                    f"- **{md(suggestion.property)}** on the {md(suggestion.side)} "
+                    f"({md(suggestion.applies_to)}): {md(suggestion.reason)}"
+                )
+                for form, text in suggestion.forms:
+                    out.extend(["", f"  {form}:", "", "  ```"])
                     out.extend(f"  {printable(line)}" for line in text.splitlines())
                     out.append("  ```")
+                out.append("")
+            yield "\n".join(out)
+
+    yield from _sections(sections())
+
+
+def _markdown_attempt(result: AttemptResult) -> list[str]:
+    md = markdown_text
+    summary = result.summary
+    out = [f"## Attempt {summary.index}: {md(summary_line(summary, result.cpus))}", ""]
+    out.append(
+        f"Source {md(', '.join(summary.sources))}, lines {summary.first_line}–{summary.last_line}."
+    )
+    out.append("")
+    for cpu in result.cpus:
+        out.append(
+            f"### CPU {cpu.instance} — stream {_or_unknown(cpu.stream_count)}, destination "
+            f"{_or_unknown(cpu.destination_count)}"
+        )
+        out.append("")
+        rows = [r for r in cpu.registers if r.status is not Status.MATCHED or r.value_differs]
+        matched = cpu.count(Status.MATCHED) - sum(1 for r in rows if r.status is Status.MATCHED)
+        if rows:
+            out.append("| status | name | id | kind | line | tolerated | values |")
+            out.append("|---|---|---|---|---|---|---|")
+            for r in sorted(rows, key=lambda r: (STATUS_ORDER.index(r.status), r.kvm_id)):
+                line = r.lines[0].line if r.lines else ""
+                values = (
+                    f"{_hex(r.stream_value)} → {_hex(r.destination_value)}"
+                    if r.value_differs
+                    else ""
+                )
+                out.append(
+                    f"| {r.status} | {md(r.name)} | `{format_id(r.kvm_id)}` | "
+                    f"{md(r.info.kind)} | {line} | {'yes' if r.tolerated else 'no'} | {values} |"
+                )
             out.append("")
-    return "\n".join(out).rstrip() + "\n"
+        if matched:
+            out.append(f"{matched} matched register(s) with equal values, listed in the JSON.")
+            out.append("")
+    if result.errors:
+        out.append("Errors:")
+        out.append("")
+        out.extend(f"- line {e.line}: {md(e.text)}" for e in result.errors[:ERRORS_SHOWN])
+        out.append("")
+    if result.advice:
+        out.append("Advice:")
+        out.append("")
+        out.extend(f"- {md(text)}" for text in result.advice)
+        out.append("")
+    return out

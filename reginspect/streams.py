@@ -2,8 +2,8 @@
 
 Each side is a QEMU migration stream (plain or .gz/.xz/.zst/.bz2, recognised by content) or a
 JSON register list (``reginspect decode --json`` / ``probe --json``: objects with ``"id"`` and
-optional ``"value"`` and ``"cpu"``). The comparison becomes an ``Attempt`` with the ``streams``
-style, so the report, its renderers and the TUI show it like an attempt read from a log.
+optional ``"value"`` and ``"cpu"``). The comparison becomes an ``Attempt`` built from streams,
+so the report, its renderers and the TUI show it like an attempt read from a log.
 
 Outcome: two saved lists cannot say whether a destination QEMU would load the stream (extra
 registers may be tolerated, a value may be accepted), so the outcome stays ``unknown`` even when
@@ -21,15 +21,14 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
 from parsers.catalogue import describe
-from parsers.logevents import Status
+from parsers.logevents import MessageKind, Status
 from parsers.regids import Accel, RegisterIdError, format_id
 from parsers.stream import Buffer, looks_like_stream, parse_stream
 from reginspect.errors import UserError
 from reginspect.inputs import CHUNK_SIZE, compression_of, describe_source, open_binary, read_chunks
-from reginspect.model import Attempt, CpuState, LineRef, ProcessInfo, RegisterEntry
+from reginspect.model import Attempt, CpuState, LineRef, ProcessInfo, next_revision
 
 SOURCE: Final = "streams"
-EVIDENCE: Final = "stream"
 
 # Decompressed data beyond this goes to a temporary file, mapped, instead of memory.
 SPILL_SIZE: Final = 64 << 20
@@ -239,17 +238,20 @@ def build_attempt(source: RegisterList, destination: RegisterList) -> Attempt:
         SOURCE,
         0,
         0,
-        explicit=True,
-        started=True,
+        revision=next_revision(),
         closed=True,
-        styles={"streams"},
+        complete=True,
+        from_streams=True,
         sources=[source.name, destination.name],
     )
+    if accel is not Accel.UNKNOWN:
+        attempt.accels[accel] = MessageKind.STREAM
     attempt.process = ProcessInfo(
         "stream", LineRef(destination.name, 0, 0), machine=destination.machine
     )
     sources = source.for_cpus(set(destination.cpus) if destination.per_cpu else set())
     destinations = destination.for_cpus(set(source.cpus) if source.per_cpu else set())
+    nowhere = LineRef(SOURCE, 0, 0)
     for instance in sorted(sources.keys() | destinations.keys()):
         sent = sources.get(instance)
         kept = destinations.get(instance)
@@ -264,16 +266,8 @@ def build_attempt(source: RegisterList, destination: RegisterList) -> Attempt:
                 status = Status.MISSING
             else:
                 status = Status.MATCHED
-            cpu.registers[kvm_id] = RegisterEntry(
-                kvm_id,
-                status,
-                False,
-                format_id(kvm_id),
-                accel,
-                EVIDENCE,
-                stream_value=sent.get(kvm_id),
-                destination_value=kept.get(kvm_id),
-            )
+            cpu.note(kvm_id, status, MessageKind.STREAM, accel, format_id(kvm_id), nowhere)
+            cpu.values[kvm_id] = (sent.get(kvm_id), kept.get(kvm_id))
         attempt.cpus[instance] = cpu
     return attempt
 

@@ -12,15 +12,14 @@ and the values the log shows in ``can't apply global`` lines) into a single valu
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 
 from parsers.catalogue import describe, lookup_name
-from parsers.logevents import Status
+from parsers.logevents import Dialect
 from parsers.regids import RegisterIdError, format_id, parse_reference
 from reginspect.advice import TRACE_OPTIONS_11, TRACE_OPTIONS_XMIG, register_names
-from reginspect.model import Attempt, Naming, Outcome
+from reginspect.model import Naming
+from reginspect.results import AttemptSummary, Form, Outcome, RegisterSets, Suggestion
 
 SAFE_MISSING = "x-mig-safe-missing-regs"
 HIDDEN = "x-mig-hidden-regs"
@@ -47,28 +46,6 @@ BUILTIN_TOLERANCES: Mapping[int, str] = {
 
 class SettingError(ValueError):
     """A property value the user gave that QEMU would not take; str() is one sentence."""
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    property: str
-    side: str  # "destination" | "source"
-    ids: tuple[int, ...]
-    value: str
-    forms: Mapping[str, str | None]
-    reason: str
-    applies_to: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "property": self.property,
-            "side": self.side,
-            "ids": [format_id(kvm_id) for kvm_id in self.ids],
-            "value": self.value,
-            "forms": dict(self.forms),
-            "reason": self.reason,
-            "applies_to": self.applies_to,
-        }
 
 
 # -- values -------------------------------------------------------------------------------------
@@ -124,20 +101,21 @@ def format_value(ids: Iterable[int]) -> str:
     return ",".join(format_id(kvm_id) for kvm_id in sorted(set(ids)))
 
 
-def forms_for(property_name: str, value: str) -> dict[str, str | None]:
+def forms_for(property_name: str, value: str) -> tuple[tuple[Form, str], ...]:
     setting = f"{DRIVER}.{property_name}={value}"
-    return {
-        "command_line": f"-global {setting}",
-        "libvirt": (
+    return (
+        (Form.COMMAND_LINE, f"-global {setting}"),
+        (
+            Form.LIBVIRT,
             f"<domain type='kvm' xmlns:qemu='{LIBVIRT_NS}'>\n"
             "  <qemu:commandline>\n"
             "    <qemu:arg value='-global'/>\n"
             f"    <qemu:arg value='{setting}'/>\n"
             "  </qemu:commandline>\n"
-            "</domain>"
+            "</domain>",
         ),
-        "compat": f'{{ TYPE_ARM_CPU, "{property_name}", "{value}" }},',
-    }
+        (Form.COMPAT, f'{{ TYPE_ARM_CPU, "{property_name}", "{value}" }},'),
+    )
 
 
 # -- suggestions --------------------------------------------------------------------------------
@@ -147,26 +125,20 @@ def _names(ids: Iterable[int]) -> str:
     return register_names(sorted(ids), limit=12)
 
 
-def _collect(
-    attempts: Sequence[Attempt], status: Status, *, tolerated: bool | None, evidence: str = ""
+def _union(
+    summaries: Sequence[AttemptSummary], pick: Callable[[RegisterSets], Set[int]]
 ) -> set[int]:
-    return {
-        entry.kvm_id
-        for attempt in attempts
-        for cpu in attempt.cpus.values()
-        for entry in cpu.registers.values()
-        if entry.status is status
-        and (tolerated is None or entry.tolerated is tolerated)
-        and entry.evidence.startswith(evidence)
-    }
+    return {kvm_id for summary in summaries for kvm_id in pick(summary.registers)}
 
 
-def _log_settings(attempts: Sequence[Attempt]) -> tuple[dict[str, set[int]], set[str]]:
+def _log_settings(
+    summaries: Sequence[AttemptSummary],
+) -> tuple[dict[str, set[int]], set[str]]:
     """Values the log shows being applied, and the properties QEMU said were set twice."""
     values: dict[str, set[int]] = {}
     twice: set[str] = set()
-    for attempt in attempts:
-        for problem in attempt.properties:
+    for summary in summaries:
+        for problem in summary.properties:
             if problem.property not in PROPERTIES:
                 continue
             if problem.set_twice:
@@ -194,12 +166,14 @@ def _property_suggestion(property_name: str, side: str, ids: set[int], reason: s
     )
 
 
-def _stock(property_name: str, value: str, forms: dict[str, str | None], reason: str) -> Suggestion:
+def _stock(
+    property_name: str, value: str, forms: tuple[tuple[Form, str], ...], reason: str
+) -> Suggestion:
     return Suggestion(property_name, "destination", (), value, forms, reason, STOCK)
 
 
 def suggestions_for(
-    attempts: Sequence[Attempt],
+    summaries: Sequence[AttemptSummary],
     have: Mapping[str, set[int]] | None = None,
     *,
     src_cpu: str | None = None,
@@ -209,14 +183,12 @@ def suggestions_for(
 ) -> list[Suggestion]:
     """Every fix for these attempts: x-mig property values first, then stock QEMU remedies."""
     have = have or {}
-    logged, set_twice = _log_settings(attempts)
-    extra = _collect(attempts, Status.EXTRA, tolerated=False)
+    logged, set_twice = _log_settings(summaries)
+    extra = _union(summaries, lambda sets: sets.fatal)
     # Registers the x-mig property already lets through must stay in the one merged value;
     # QEMU 11.1's built-in tolerances need no property.
-    already_tolerated = _collect(
-        attempts, Status.EXTRA, tolerated=True, evidence="cpu_post_load_missing_as_expected"
-    )
-    missing = _collect(attempts, Status.MISSING, tolerated=None)
+    already_tolerated = _union(summaries, lambda sets: sets.extra_allowed_by_property)
+    missing = _union(summaries, lambda sets: sets.all_missing)
     suggestions: list[Suggestion] = []
 
     safe = (
@@ -269,13 +241,13 @@ def suggestions_for(
         suggestions.append(_property_suggestion(HIDDEN, "destination", hidden_dst, reason + "."))
 
     suggestions.extend(
-        _stock_remedies(attempts, extra | missing, src_cpu, dst_cpu, src_machine, dst_machine)
+        _stock_remedies(summaries, extra | missing, src_cpu, dst_cpu, src_machine, dst_machine)
     )
     return suggestions
 
 
 def _stock_remedies(
-    attempts: Sequence[Attempt],
+    summaries: Sequence[AttemptSummary],
     differing: set[int],
     src_cpu: str | None,
     dst_cpu: str | None,
@@ -284,7 +256,7 @@ def _stock_remedies(
 ) -> list[Suggestion]:
     remedies: list[Suggestion] = []
     builtin = differing & set(BUILTIN_TOLERANCES)
-    on_11 = any("11.1" in attempt.styles for attempt in attempts)
+    on_11 = any(Dialect.QEMU_11 in summary.dialects for summary in summaries)
     if builtin and not on_11:
         details = "; ".join(
             f"{describe(kvm_id).name} {BUILTIN_TOLERANCES[kvm_id]}" for kvm_id in sorted(builtin)
@@ -293,28 +265,30 @@ def _stock_remedies(
             _stock(
                 "qemu-version",
                 ">=11.1",
-                {"command_line": None, "libvirt": None, "compat": None},
+                (),
                 f"Run QEMU 11.1 or newer on the destination: it tolerates these by itself "
                 f"({details}). The x-mig properties exist only in QEMU builds carrying that "
                 "unmerged series.",
             )
         )
     dst_cpu = dst_cpu or next(
-        (a.process.cpu for a in attempts if a.process is not None and a.process.cpu), None
+        (s.process.cpu for s in summaries if s.process and s.process.cpu), None
     )
     dst_machine = dst_machine or next(
-        (a.process.machine for a in attempts if a.process is not None and a.process.machine), None
+        (s.process.machine for s in summaries if s.process and s.process.machine), None
     )
     if src_cpu and dst_cpu and src_cpu != dst_cpu:
         remedies.append(
             _stock(
                 "cpu",
                 src_cpu,
-                {
-                    "command_line": f"-cpu {src_cpu}",
-                    "libvirt": f"<cpu mode='custom' match='exact'><model>{src_cpu}</model></cpu>",
-                    "compat": None,
-                },
+                (
+                    (Form.COMMAND_LINE, f"-cpu {src_cpu}"),
+                    (
+                        Form.LIBVIRT,
+                        f"<cpu mode='custom' match='exact'><model>{src_cpu}</model></cpu>",
+                    ),
+                ),
                 f"The source runs -cpu {src_cpu} and the destination -cpu {dst_cpu}: each model "
                 "has its own register list and ID values. Start the destination with the "
                 "source's -cpu.",
@@ -325,26 +299,21 @@ def _stock_remedies(
             _stock(
                 "machine",
                 src_machine,
-                {
-                    "command_line": f"-machine {src_machine}",
-                    "libvirt": f"<type machine='{src_machine}'>hvm</type>",
-                    "compat": None,
-                },
+                (
+                    (Form.COMMAND_LINE, f"-machine {src_machine}"),
+                    (Form.LIBVIRT, f"<type machine='{src_machine}'>hvm</type>"),
+                ),
                 f"The source runs machine type {src_machine}, the destination {dst_machine}: "
                 "keep the same versioned machine type on both ends.",
             )
         )
-    unnamed = [a for a in attempts if a.naming is Naming.COUNTS and a.outcome is Outcome.FAILED]
-    if any("11.1" in a.styles for a in unnamed):
+    unnamed = [s for s in summaries if s.naming is Naming.COUNTS and s.outcome is Outcome.FAILED]
+    if any(Dialect.QEMU_11 in s.dialects for s in unnamed):
         remedies.append(
             _stock(
                 "log",
                 "standard error",
-                {
-                    "command_line": "reginspect report dst.stderr dst.trace.log",
-                    "libvirt": None,
-                    "compat": None,
-                },
+                ((Form.COMMAND_LINE, "reginspect report dst.stderr dst.trace.log"),),
                 "QEMU 11.1 names every differing register on its standard error, not in the -D "
                 "trace file: report both files together.",
             )
@@ -354,7 +323,7 @@ def _stock_remedies(
             _stock(
                 "trace",
                 TRACE_OPTIONS_11,
-                {"command_line": TRACE_OPTIONS_11, "libvirt": None, "compat": None},
+                ((Form.COMMAND_LINE, TRACE_OPTIONS_11),),
                 "This QEMU names no register. Run the destination with QEMU 11.1 or newer (it "
                 f"names every difference; add {TRACE_OPTIONS_11} for counts and tolerances), add "
                 f"{TRACE_OPTIONS_XMIG} on a QEMU carrying the x-mig series, or save both streams "

@@ -1,8 +1,8 @@
 """The reginspect Textual application and ``create_app``, the factory the CLI and tests share.
 
 Reader threads (Textual thread workers) feed the Session under the store's lock and post
-``SessionChanged``; at most one such message waits at a time. The UI rebuilds its view from
-``session.attempts()`` at once; only a burst of changes is spread out, to ten rebuilds a second.
+``SessionChanged``; at most one such message waits at a time. The UI takes a new ``View`` of
+the results at once; only a burst of changes is spread out, to ten a second.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from tui.follow import POLL_INTERVAL, SourceReader, Watcher
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
 from tui.store import SourceStatus, Store
-from tui.viewmodel import EMPTY_VIEW, View, ViewCache, build_view
+from tui.view import EMPTY_VIEW, View, Viewer
 
 # A token bucket: a few refreshes at once, then REFRESH_RATE a second while changes keep coming (a
 # log rewritten a hundred times a second must leave room for the keys). A fixed interval instead
@@ -94,7 +94,7 @@ class ReginspectApp(App[int]):
         self._refresh_timer: Timer | None = None
         self._tokens = REFRESH_BURST
         self._tokens_at = 0.0
-        self._views = ViewCache()
+        self.viewer = Viewer(self.store)
         self._frozen = False
         # What happened to the files, told in one toast every TOAST_INTERVAL at most: a log
         # rewritten a hundred times a second must not bury the screen (and the keys) in toasts.
@@ -199,7 +199,7 @@ class ReginspectApp(App[int]):
         if not self.main.is_mounted:
             self.call_after_refresh(self.refresh_view)
             return
-        self.view = build_view(self.store, self._views)
+        self.view = self.viewer.build()
         with contextlib.suppress(NoMatches):  # the app is closing: its widgets are gone
             self.main.show_view(self.view, self.paused)
         if not self._frozen and all(s.status in READ for s in self.view.sources):

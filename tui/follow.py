@@ -20,8 +20,8 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import IO
 
 from reginspect.errors import UserError
+from reginspect.ingest import Ingest, parallel_workers, parse_in_regions, start_workers
 from reginspect.inputs import compression_of, read_chunks
-from reginspect.loading import parallel_workers, parse_in_regions, start_workers
 from tui.lineindex import LineIndex
 from tui.store import Source, SourceStatus, Store
 
@@ -73,6 +73,11 @@ class SourceReader:
 
     # -- helpers ----------------------------------------------------------------------------------
 
+    @property
+    def _ingest(self) -> Ingest:
+        assert self.source.ingest is not None  # the Store makes one for every source
+        return self.source.ingest
+
     def _set(self, status: SourceStatus, message: str = "") -> None:
         with self.store.lock:
             changed = (self.source.status, self.source.message) != (status, message)
@@ -89,8 +94,7 @@ class SourceReader:
             if self._spool is not None:
                 self._spool.write(data)
                 self._spool.flush()
-            self.store.session.feed(self.source.name, data)
-            self.source.index.feed(data)
+            self._ingest.feed(data)
             self.source.done += len(data)
         if notify:
             self.notify()
@@ -220,16 +224,13 @@ class SourceReader:
         regions = parse_in_regions(
             self.source.path, self._workers, end, parts=parts, sink=LineIndex, pool=self._pool
         )
-        builder = self.store.session.source(self.source.name)
         try:
             for region in regions:
                 if self.stop.is_set():
                     return True
                 assert isinstance(region.sink, LineIndex)
                 with self.store.lock:
-                    builder.apply_region(region.events, region.lines, region.end - region.start)
-                    self.store.session.generation += 1
-                    self.source.index.extend(region.sink)
+                    self._ingest.take(region)
                     self.source.done = region.end
                 self.notify()
         except (OSError, ValueError, BrokenProcessPool) as error:

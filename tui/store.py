@@ -11,6 +11,7 @@ import enum
 import threading
 from dataclasses import dataclass, field
 
+from reginspect.ingest import Ingest
 from reginspect.model import Attempt, Session
 from reginspect.textsafe import printable
 from tui.lineindex import LineIndex, read_line_at
@@ -32,6 +33,7 @@ class Source:
     status: SourceStatus = SourceStatus.WAITING
     message: str = ""
     index: LineIndex = field(default_factory=LineIndex)
+    ingest: Ingest | None = None  # the path from its bytes to the session (set by the Store)
     fd: int | None = None  # where the view reads lines from: the file itself, or a spool
     total: int = 0  # bytes to read in the first read (for the progress bar)
     done: int = 0
@@ -53,13 +55,15 @@ class Store:
             name = "standard input" if path == "-" else path
             if name in self.sources:
                 continue  # given twice: followed once
-            self.sources[name] = Source(name, path)
-            self.session.source(name)  # fixes the order of sources in the session
+            source = Source(name, path)
+            # Made now: fixes the order of sources in the session.
+            source.ingest = Ingest(self.session, name, source.index)
+            self.sources[name] = source
 
     def reset_source(self, source: Source) -> None:
         """The source's content was replaced: forget what was read (call under the lock)."""
-        self.session.reset(source.name)
-        source.index.reset()
+        assert source.ingest is not None
+        source.ingest.reset()
         source.epoch += 1
         source.resets += 1
         source.done = 0

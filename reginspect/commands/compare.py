@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from reginspect.analyze import attempt_result
 from reginspect.errors import EXIT_FINDINGS, EXIT_OK
-from reginspect.report import build_report, render
+from reginspect.report import render
+from reginspect.results import Report
 from reginspect.streams import compare_files
 
 HELP = (
@@ -38,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     attempt, problems = compare_files(args.source, args.destination)
-    report = build_report(attempt.sources, [attempt], problems=problems)
+    result = attempt_result(attempt)
+    report = Report(tuple(attempt.sources), (result.summary,), (result,), (), tuple(problems))
     sys.stdout.write(render(report, args.format, matched=args.matched))
-    return EXIT_FINDINGS if attempt.has_differences() else EXIT_OK
+    return EXIT_FINDINGS if result.summary.has_differences else EXIT_OK

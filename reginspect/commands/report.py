@@ -7,11 +7,13 @@ import sys
 from collections.abc import Callable, Sequence
 
 from parsers import catalogue
+from reginspect.analyze import Fixes, session_report
 from reginspect.errors import EXIT_USAGE, UserError
-from reginspect.loading import load_logs
-from reginspect.model import Attempt, Session
-from reginspect.report import build_report, exit_status, render
-from reginspect.suggest import SettingError, Suggestion, parse_setting, suggestions_for
+from reginspect.ingest import read_logs
+from reginspect.model import Session
+from reginspect.report import render_parts
+from reginspect.results import AttemptSummary, Suggestion
+from reginspect.suggest import SettingError, parse_setting, suggestions_for
 
 HELP = (
     "Summarise the migration attempts in QEMU logs (stderr, -D trace files, libvirt domain logs; "
@@ -46,9 +48,8 @@ def add_fix_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dst-machine", help="the destination's -machine type")
 
 
-def suggestions_from_args(
-    attempts: Sequence[Attempt], args: argparse.Namespace
-) -> list[Suggestion]:
+def fixes_from_args(args: argparse.Namespace) -> Fixes:
+    """The suggestion engine, told what the command line says of the two ends."""
     have: dict[str, set[int]] = {}
     for setting in args.have:
         try:
@@ -56,22 +57,26 @@ def suggestions_from_args(
         except SettingError as error:
             raise UserError(f"--have: {error}") from None
         have.setdefault(name, set()).update(ids)
-    return suggestions_for(
-        attempts,
-        have,
-        src_cpu=args.src_cpu,
-        dst_cpu=args.dst_cpu,
-        src_machine=args.src_machine,
-        dst_machine=args.dst_machine,
-    )
+
+    def fixes(summaries: Sequence[AttemptSummary]) -> list[Suggestion]:
+        return suggestions_for(
+            summaries,
+            have,
+            src_cpu=args.src_cpu,
+            dst_cpu=args.dst_cpu,
+            src_machine=args.src_machine,
+            dst_machine=args.dst_machine,
+        )
+
+    return fixes
 
 
-def load_attempts(
+def load_session(
     paths: Sequence[str], meanwhile: Callable[[], None] | None = None
-) -> tuple[Session, list[Attempt], list[str]]:
-    """Read the logs (see load_logs for ``meanwhile``); a run with no migration in them is a
+) -> tuple[Session, list[str]]:
+    """Read the logs (see read_logs for ``meanwhile``); a run with no migration in them is a
     usage error with one sentence."""
-    session, problems = load_logs(paths, meanwhile=meanwhile)
+    session, problems = read_logs(paths, meanwhile=meanwhile)
     attempts = session.attempts()
     if not attempts:
         total = session.line_count()
@@ -82,13 +87,14 @@ def load_attempts(
             "or a libvirt domain log.",
             EXIT_USAGE,
         )
-    return session, attempts, problems
+    return session, problems
 
 
 def run(args: argparse.Namespace) -> int:
     # The name tables are built while the log is read (by worker processes when it is big).
-    session, attempts, problems = load_attempts(args.logs, meanwhile=catalogue.load)
-    suggestions = [s.to_json() for s in suggestions_from_args(attempts, args)]
-    report = build_report(session.sources, attempts, suggestions, problems)
-    sys.stdout.write(render(report, args.format, matched=args.matched))
-    return exit_status(attempts)
+    fixes = fixes_from_args(args)
+    session, problems = load_session(args.logs, meanwhile=catalogue.load)
+    report = session_report(session, problems, fixes)
+    for part in render_parts(report, args.format, matched=args.matched):
+        sys.stdout.write(part)
+    return report.exit_status

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from reginspect.commands.report import add_fix_arguments, load_attempts, suggestions_from_args
+from reginspect.analyze import session_report
+from reginspect.commands.report import add_fix_arguments, fixes_from_args, load_session
+from reginspect.results import Form
 from reginspect.textsafe import printable
 
 HELP = (
@@ -13,7 +15,7 @@ HELP = (
     "value per x-mig property and side (merged with --have and with values the log shows), "
     "then remedies that work on stock QEMU."
 )
-FORMS = {"command-line": "command_line", "libvirt": "libvirt", "compat": "compat"}
+FORMS = {"command-line": Form.COMMAND_LINE, "libvirt": Form.LIBVIRT, "compat": Form.COMPAT}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,12 +27,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    _, attempts, _ = load_attempts(args.logs)
-    suggestions = suggestions_from_args(attempts, args)
+    fixes = fixes_from_args(args)
+    session, _ = load_session(args.logs)
+    suggestions = session_report(session, fixes=fixes).suggestions
     form = FORMS[args.form]
     printed = 0
     for suggestion in suggestions:
-        text = suggestion.forms.get(form)
+        text = suggestion.form(form)
         if not text:
             continue
         sys.stdout.write(f"# {printable(suggestion.reason)}\n{printable(text)}\n")

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from reginspect import loading
-from reginspect.report import build_report
+from reginspect import ingest
+from reginspect.analyze import session_report
+from reginspect.report import report_json
 from tests.app.conftest import COUNTS, FAILED, SUCCEEDED, data
 from tests.conftest import SAMPLES
 from tui import follow
@@ -43,7 +44,7 @@ class Reading:
     def report(self) -> dict[str, Any]:
         with self.store.lock:
             session = self.store.session
-            return build_report(session.sources, session.attempts())
+            return report_json(session_report(session))
 
     def close(self) -> None:
         self.stop.set()
@@ -53,7 +54,7 @@ class Reading:
 
 @pytest.fixture
 def in_regions(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Reading]]:
-    monkeypatch.setattr(loading, "PARALLEL_MIN_SIZE", 1)
+    monkeypatch.setattr(ingest, "PARALLEL_MIN_SIZE", 1)
     monkeypatch.setattr(follow, "FIRST_READ_REGION", 4096)
     made: list[Reading] = []
     yield made
@@ -62,9 +63,9 @@ def in_regions(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Reading]]:
 
 
 def _expected(path: Path) -> dict[str, Any]:
-    session, problems = loading.load_logs([str(path)])
+    session, problems = ingest.read_logs([str(path)])
     assert problems == []
-    return build_report(session.sources, session.attempts())
+    return report_json(session_report(session))
 
 
 def _lines_agree(reading: Reading, content: bytes) -> None:
@@ -100,12 +101,7 @@ def test_regions_give_the_one_thread_answer_then_follow(
     _lines_agree(reading, content)
     with reading.store.lock:
         last = reading.store.session.attempts()[-1]
-        refs = [
-            ref
-            for cpu in last.cpus.values()
-            for entry in cpu.registers.values()
-            for ref in entry.lines
-        ]
+        refs = [note.line for cpu in last.cpus.values() for note in cpu.notes()]
     assert refs
     for ref in refs:
         line = reading.store.line_at(reading.source.name, ref.offset)
@@ -115,8 +111,8 @@ def test_regions_give_the_one_thread_answer_then_follow(
 def test_workers_failing_fall_back_to_one_thread(
     tmp_path: Path, in_regions: list[Reading], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(*args: object, **kwargs: object) -> Iterator[loading.Region]:
-        yield from list(loading.parse_in_regions(*args, **kwargs))[:1]  # type: ignore[arg-type]
+    def broken(*args: object, **kwargs: object) -> Iterator[ingest.Region]:
+        yield from list(ingest.parse_in_regions(*args, **kwargs))[:1]  # type: ignore[arg-type]
         raise ValueError("bad value(s) in fds_to_keep")
 
     monkeypatch.setattr(follow, "parse_in_regions", broken)

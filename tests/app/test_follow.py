@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from parsers.logevents import Status
-from reginspect.loading import load_logs
-from reginspect.model import Outcome
+from reginspect.analyze import summarize
+from reginspect.ingest import read_logs
+from reginspect.results import Outcome
 from tests.app.conftest import COUNTS, FAILED, SUCCEEDED, data
 from tui.follow import SourceReader, Watcher, wait_until
 from tui.store import Source, SourceStatus, Store
@@ -51,14 +52,14 @@ class Follow:
 
     def outcomes(self) -> list[Outcome]:
         with self.store.lock:
-            return [attempt.outcome for attempt in self.store.session.attempts()]
+            return [summarize(attempt).outcome for attempt in self.store.session.attempts()]
 
     def extra(self) -> int:
         with self.store.lock:
             return sum(
                 cpu.count(Status.EXTRA)
                 for attempt in self.store.session.attempts()
-                for cpu in attempt.cpus.values()
+                for cpu in summarize(attempt).cpus
             )
 
     def close(self) -> None:
@@ -145,9 +146,9 @@ def test_copytruncate_then_a_longer_rewrite_with_the_same_start(
     with path.open("r+b") as out:
         out.truncate(0)
         out.write(new)
-    truth, _ = load_logs([str(path)])  # what a fresh read of the new file finds
+    truth, _ = read_logs([str(path)])  # what a fresh read of the new file finds
     expected = sum(
-        cpu.count(Status.EXTRA) for attempt in truth.attempts() for cpu in attempt.cpus.values()
+        cpu.count(Status.EXTRA) for attempt in truth.attempts() for cpu in summarize(attempt).cpus
     )
     assert expected > 0
     assert wait_until(lambda: run.source.resets >= 1 and run.extra() == expected, TIMEOUT)

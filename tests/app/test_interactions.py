@@ -11,7 +11,9 @@ from textual import events
 
 from parsers.logevents import Status
 from reginspect.advice import TRACE_OPTIONS_11
-from reginspect.model import Naming, Outcome
+from reginspect.analyze import summarize
+from reginspect.model import Naming
+from reginspect.results import Outcome
 from tests.app.conftest import (
     COUNTS,
     FAILED,
@@ -42,7 +44,7 @@ def _screen(app: ReginspectApp) -> object:
 
 
 def _outcomes(app: ReginspectApp) -> list[Outcome]:
-    return [attempt.outcome for attempt in app.view.attempts]
+    return [summary.outcome for summary in app.view.summaries]
 
 
 def _status(app: ReginspectApp) -> Status:
@@ -67,7 +69,7 @@ async def test_failed_log_names_the_extra_registers(in_data: Path) -> None:
         tabs = app.main.query_one(StatusTabs)
         assert str(tabs.get_tab("extra").label) == "Extra (88)"  # type: ignore[union-attr]
         assert str(tabs.get_tab("missing").label) == "Missing (0)"  # type: ignore[union-attr]
-        assert app.view.attempts[0].outcome is Outcome.FAILED
+        assert app.view.summaries[0].outcome is Outcome.FAILED
         assert "#0 FAILED" in screen_text(app)
         assert "LIVE" in screen_text(app)
 
@@ -174,7 +176,9 @@ async def test_search_finds_registers_across_tabs(in_data: Path) -> None:
         tabs = app.main.query_one(StatusTabs)
         await pilot.press("left_square_bracket")  # Missing: empty here
         await pilot.pause()
-        wanted = app.view.attempts[0].registers()[30]
+        result = app.view.result(0)
+        assert result is not None
+        wanted = result.registers()[30]
         await pilot.press("slash", *wanted.id_text[-6:], "enter")
         await pilot.pause()
         assert tabs.status is Status.EXTRA
@@ -351,7 +355,7 @@ async def test_counts_only_panel(in_data: Path) -> None:
     app = create_app([COUNTS])
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        assert app.view.attempts[0].naming is Naming.COUNTS
+        assert app.view.summaries[0].naming is Naming.COUNTS
         panel = app.main.query_one(CountsPanel)
         assert panel.display
         assert (
@@ -414,7 +418,7 @@ async def test_pause_freezes_the_screen_not_the_reading(in_tmp: Path) -> None:
         assert "PAUSED" in screen_text(app)
         Path("dst.log").write_bytes(data(FAILED))
         await pilot.pause(0.5)
-        assert app.view.attempts == ()
+        assert app.view.summaries == ()
         with app.store.lock:
             assert app.store.session.attempts()  # read all the same
         await pilot.press("p")
@@ -460,7 +464,7 @@ async def test_file_replaced_under_the_app(in_tmp: Path) -> None:
             await pilot.pause(0.01)
             if _outcomes(app) == [Outcome.SUCCEEDED]:
                 break
-        assert [a.outcome for a in app.view.attempts] == [Outcome.SUCCEEDED]
+        assert [a.outcome for a in app.view.summaries] == [Outcome.SUCCEEDED]
         assert len(app.main.query_one(RegisterTable).shown) == 0
         assert any("truncated" in n.message for n in app._notifications)
 
@@ -479,7 +483,12 @@ async def test_cursor_stays_only_on_a_register_the_user_chose(in_tmp: Path) -> N
         def read(registers: int) -> bool:
             with app.store.lock:
                 attempts = app.store.session.attempts()
-                return sum(len(c.registers) for a in attempts for c in a.cpus.values()) == registers
+                return (
+                    sum(
+                        sum(c.count(s) for s in Status) for a in attempts for c in summarize(a).cpus
+                    )
+                    == registers
+                )
 
         async def replace(content: bytes, registers: int) -> None:
             with Path("dst.log").open("r+b") as log:  # copytruncate: the same file
@@ -568,7 +577,7 @@ async def test_navigator_selects_attempts_and_cpus(in_tmp: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         navigator = app.main.query_one(AttemptNavigator)
-        assert [a.outcome for a in app.view.attempts] == [Outcome.FAILED, Outcome.SUCCEEDED]
+        assert [a.outcome for a in app.view.summaries] == [Outcome.FAILED, Outcome.SUCCEEDED]
         assert navigator.target == Target(1, None)  # the newest attempt first
         assert not app.main.query_one(CountsPanel).display
         navigator.focus()
@@ -599,10 +608,10 @@ async def test_navigator_grows_with_the_log(in_tmp: Path) -> None:
                 log.write(content)
             for _ in range(500):
                 await pilot.pause(0.01)
-                if len(app.view.attempts) == attempts and await app.settled():
+                if len(app.view.summaries) == attempts and await app.settled():
                     break
             await ready(pilot)
-            assert len(app.view.attempts) == attempts
+            assert len(app.view.summaries) == attempts
 
         assert tree() == [("#0 FAILED 304/258 regs", [])]
         await append(data(SUCCEEDED), 2)
@@ -620,7 +629,7 @@ async def test_navigator_grows_with_the_log(in_tmp: Path) -> None:
             log.write(data(SUCCEEDED))
         for _ in range(500):
             await pilot.pause(0.01)
-            if len(app.view.attempts) == 1 and await app.settled():
+            if len(app.view.summaries) == 1 and await app.settled():
                 break
         await ready(pilot)
         assert tree() == [("#0 SUCCEEDED 274/274 regs", [])]
@@ -674,8 +683,9 @@ async def test_saved_streams_add_an_attempt(in_data: Path) -> None:
     app = create_app([FAILED], streams=[str(case / "src.mig.xz"), str(case / "dst.mig.xz")])
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        assert [a.naming for a in app.view.attempts] == [Naming.NAMED, Naming.STREAMS]
-        streams = app.view.attempts[1]
+        assert [a.naming for a in app.view.summaries] == [Naming.NAMED, Naming.STREAMS]
+        streams = app.view.result(1)
+        assert streams is not None
         assert streams.count(Status.EXTRA) == 88
         assert streams.count(Status.MATCHED) == 274
         navigator = app.main.query_one(AttemptNavigator)
@@ -689,7 +699,7 @@ async def test_one_stream_is_not_enough(in_data: Path) -> None:
     app = create_app([FAILED], streams=["src.mig"])
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        assert len(app.view.attempts) == 1
+        assert len(app.view.summaries) == 1
         assert any("--stream twice" in n.message for n in app._notifications)
 
 
@@ -723,12 +733,12 @@ async def test_filter_knows_the_generic_sysreg_name(in_data: Path) -> None:
 async def test_big_file_read_in_a_thread_with_progress(
     in_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reginspect import loading
+    from reginspect import ingest
     from tui.widgets.read_progress import ReadProgress
 
     # Not in worker processes (tests/app/test_first_read.py): here the reader thread and the UI
     # share the GIL for the whole read.
-    monkeypatch.setattr(loading, "PARALLEL_MIN_SIZE", 1 << 40)
+    monkeypatch.setattr(ingest, "PARALLEL_MIN_SIZE", 1 << 40)
 
     noise = b"12345@1795566034.427685:ram_load_loop ram addr 0x0 flags 0x2 host 0x7f\n" * 20000
     with Path("big.log").open("wb") as out:

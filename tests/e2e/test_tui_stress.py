@@ -153,15 +153,15 @@ class Unresponsive(AssertionError):
 
 def _final_registers() -> dict[str, str]:
     """FINAL's extra registers as the table shows them: id (0x + 16 digits) -> name."""
-    from parsers.catalogue import describe
-    from reginspect.loading import load_logs
+    from reginspect.analyze import attempt_result
+    from reginspect.ingest import read_logs
 
-    session, _ = load_logs([str(FINAL)])
+    session, _ = read_logs([str(FINAL)])
     return {
-        f"{entry.kvm_id:#018x}": describe(entry.kvm_id, entry.accel).name
+        f"{register.kvm_id:#018x}": register.name
         for attempt in session.attempts()
-        for cpu in attempt.cpus.values()
-        for entry in cpu.registers.values()
+        for cpu in attempt_result(attempt).cpus
+        for register in cpu.registers
     }
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from reginspect.loading import load_logs
+from reginspect.analyze import attempt_result
+from reginspect.ingest import read_logs
 from tests.conftest import CORPUS, require_corpus
 from tests.e2e.tmux import REGINSPECT, Terminal
 
@@ -23,19 +24,18 @@ COUNTS = CORPUS / "7.2-max-to-cortex-a57" / "dst.stderr"
 
 def _extra_names(path: Path) -> list[str]:
     """The names the TUI shows first: the extra registers sorted by id."""
-    from parsers.catalogue import describe
 
-    session, _ = load_logs([str(path)])
-    entries = sorted(
+    session, _ = read_logs([str(path)])
+    registers = sorted(
         (
-            entry
-            for a in session.attempts()
-            for c in a.cpus.values()
-            for entry in c.registers.values()
+            register
+            for attempt in session.attempts()
+            for cpu in attempt_result(attempt).cpus
+            for register in cpu.registers
         ),
-        key=lambda entry: entry.kvm_id,
+        key=lambda register: register.kvm_id,
     )
-    return [describe(entry.kvm_id, entry.accel).name for entry in entries]
+    return [register.name for register in registers]
 
 
 def _append_in_pieces(path: Path, content: bytes, rng: random.Random) -> None:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import jsonschema
 
+from reginspect.analyze import session_report
 from reginspect.model import Session
-from reginspect.report import build_report, render_json, render_markdown, render_text
-from reginspect.suggest import suggestions_for
+from reginspect.report import render
 from tests.conftest import REPO, SAMPLES
 
 FUZZ_CORPUS = REPO / "tests" / "fuzz_corpus"
@@ -64,12 +64,10 @@ def run_pipeline(rng: random.Random, data: bytes) -> None:
         session.feed("fuzz.log", data[position : position + size])
         position += size
     session.close("fuzz.log")
-    attempts = session.attempts()
-    suggestions = [s.to_json() for s in suggestions_for(attempts)]
-    report = build_report(session.sources, attempts, suggestions)
-    jsonschema.validate(json.loads(render_json(report)), SCHEMA)
-    render_text(report, matched=True)
-    render_markdown(report)
+    report = session_report(session)
+    jsonschema.validate(json.loads(render(report, "json")), SCHEMA)
+    render(report, "text", matched=True)
+    render(report, "markdown")
 
 
 def test_seeded_fuzz_run_never_raises() -> None:
@@ -98,8 +96,4 @@ def test_reports_of_samples_validate_against_the_schema() -> None:
         session = Session()
         session.feed(path.name, path.read_bytes())
         session.close(path.name)
-        attempts = session.attempts()
-        report = build_report(
-            session.sources, attempts, [s.to_json() for s in suggestions_for(attempts)]
-        )
-        jsonschema.validate(json.loads(render_json(report)), SCHEMA)
+        jsonschema.validate(json.loads(render(session_report(session), "json")), SCHEMA)

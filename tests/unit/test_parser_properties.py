@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from parsers.logparse import LogParser, parse_bytes
+from reginspect.analyze import session_report
 from reginspect.model import Session
-from reginspect.report import build_report
+from reginspect.report import report_json
 from tests.conftest import SAMPLES
 
 SAMPLE_LOGS = sorted(path for path in SAMPLES.iterdir() if path.is_file())
@@ -104,7 +105,7 @@ def _report_for(chunks: list[bytes]) -> dict[str, object]:
     for chunk in chunks:
         session.feed("log", chunk)
     session.close("log")
-    return build_report(session.sources, session.attempts())
+    return report_json(session_report(session))
 
 
 def test_samples_byte_by_byte_random_chunks_and_whole_agree() -> None:

@@ -119,7 +119,7 @@ def test_value_is_sorted_deduplicated_hex() -> None:
 
 
 def test_forms() -> None:
-    forms = forms_for(SAFE_MISSING, "0x1,0x2")
+    forms = {str(form): text for form, text in forms_for(SAFE_MISSING, "0x1,0x2")}
     assert forms["command_line"] == "-global arm-cpu.x-mig-safe-missing-regs=0x1,0x2"
     assert "<qemu:arg value='-global'/>" in (forms["libvirt"] or "")
     assert "xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'" in (forms["libvirt"] or "")

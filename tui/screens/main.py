@@ -16,16 +16,17 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, TabbedContent, TabPane, Tabs
 
 from parsers.logevents import Status
-from reginspect.model import Naming, Outcome
+from reginspect.model import LineRef, Naming
+from reginspect.results import AttemptResult, Outcome, RegisterResult
 from tui.store import SourceStatus, Store
-from tui.viewmodel import EMPTY_VIEW, AttemptView, RegisterRow, Spot, View
+from tui.view import EMPTY_VIEW, View
 from tui.widgets.attempt_navigator import AttemptNavigator, Target
 from tui.widgets.counts_panel import CountsPanel
 from tui.widgets.filter_input import FilterInput
 from tui.widgets.raw_log import RawLogView
 from tui.widgets.read_progress import ReadProgress
 from tui.widgets.register_detail import RegisterDetail
-from tui.widgets.register_table import RegisterTable
+from tui.widgets.register_table import RegisterTable, matches
 from tui.widgets.search_input import SearchInput
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.status_tabs import StatusTabs
@@ -113,15 +114,14 @@ class MainScreen(Screen[None]):
     # -- what is selected ---------------------------------------------------------------------
 
     @property
-    def attempt(self) -> AttemptView | None:
-        attempts = self.view.attempts
-        if not attempts:
+    def attempt(self) -> AttemptResult | None:
+        summaries = self.view.summaries
+        if not summaries:
             return None
-        if self.target is not None:
-            for attempt in attempts:
-                if attempt.index == self.target.attempt:
-                    return attempt
-        return attempts[-1]
+        index = summaries[-1].index
+        if self.target is not None and self.view.summary(self.target.attempt) is not None:
+            index = self.target.attempt
+        return self.view.result(index)
 
     @property
     def cpu(self) -> int | None:
@@ -131,14 +131,16 @@ class MainScreen(Screen[None]):
     def status(self) -> Status:
         return self.query_one("#status-tabs", StatusTabs).status
 
-    def rows(self, status: Status | None = None, *, filtered: bool = True) -> list[RegisterRow]:
+    def rows(self, status: Status | None = None, *, filtered: bool = True) -> list[RegisterResult]:
         attempt = self.attempt
         if attempt is None:
             return []
         status = status or self.status
         text = self.filter_text if filtered else ""
         return [
-            row for row in attempt.registers(self.cpu) if row.status is status and row.matches(text)
+            row
+            for row in attempt.registers(self.cpu)
+            if row.status is status and matches(row, text)
         ]
 
     # -- refresh ------------------------------------------------------------------------------
@@ -169,9 +171,9 @@ class MainScreen(Screen[None]):
         # table and the attempt's summary).
         counts_only = (
             attempt is not None
-            and attempt.naming is Naming.COUNTS
+            and attempt.summary.naming is Naming.COUNTS
             and (
-                attempt.outcome is Outcome.FAILED
+                attempt.summary.outcome is Outcome.FAILED
                 or any(cpu.stream_count != cpu.destination_count for cpu in attempt.cpus)
             )
         )
@@ -237,7 +239,7 @@ class MainScreen(Screen[None]):
         if row is None:
             detail.show(None, (), (), self._empty_message(), attempt)
             return
-        raw_lines: list[tuple[Spot, str | None]] = [
+        raw_lines: list[tuple[LineRef, str | None]] = [
             (spot, self.store.line_at(spot.source, spot.offset))
             for spot in row.lines[:DETAIL_LINES]
         ]
@@ -249,7 +251,7 @@ class MainScreen(Screen[None]):
             return self.raw_source
         attempt = self.attempt
         if attempt is not None:
-            return attempt.source
+            return attempt.summary.source
         return names[0] if names else None
 
     def render_raw(self) -> None:
@@ -418,7 +420,7 @@ class MainScreen(Screen[None]):
         count = len(ordered)
         for step in range(1, count + 1):
             status, row = ordered[(here + direction * step) % count]
-            if row.matches(self.search_text):
+            if matches(row, self.search_text):
                 self.filter_text = ""
                 self.query_one("#filter", FilterInput).value = ""
                 self.query_one("#filter", FilterInput).display = False

@@ -10,8 +10,9 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from parsers.logevents import Status
-from reginspect.model import Naming, Outcome
-from tui.viewmodel import AttemptView, View
+from reginspect.model import Naming
+from reginspect.results import AttemptSummary, Outcome
+from tui.view import View
 
 OUTCOME_CLASS = {
     Outcome.FAILED: "attempt-navigator--failed",
@@ -44,7 +45,7 @@ class AttemptNavigator(Tree[Target]):
         self.guide_depth = 2
         self._shape: tuple[tuple[int, tuple[int, ...]], ...] = ()
         # Per attempt node: the view and the theme its labels were made from.
-        self._labelled: list[tuple[AttemptView, str]] = []
+        self._labelled: list[tuple[AttemptSummary, str]] = []
         self._follow_latest = True  # until the user moves, the newest attempt is selected
         self._announced: Target | None = None
 
@@ -59,12 +60,12 @@ class AttemptNavigator(Tree[Target]):
         return None if node is None else node.data
 
     def show(self, view: View) -> None:
-        shape = tuple((a.index, tuple(cpu.instance for cpu in a.cpus)) for a in view.attempts)
+        shape = tuple((a.index, tuple(cpu.instance for cpu in a.cpus)) for a in view.summaries)
         if shape != self._shape:
             self._reshape(view, shape)
         theme = self.app.theme
         nodes = self.root.children
-        for position, (node, attempt) in enumerate(zip(nodes, view.attempts, strict=True)):
+        for position, (node, attempt) in enumerate(zip(nodes, view.summaries, strict=True)):
             labelled, labelled_theme = self._labelled[position]
             if labelled is attempt and labelled_theme == theme:
                 continue
@@ -100,7 +101,7 @@ class AttemptNavigator(Tree[Target]):
         else:
             self.clear()
         del self._labelled[kept:]
-        for attempt in view.attempts[kept:]:
+        for attempt in view.summaries[kept:]:
             node = self.root.add(
                 self._label(attempt, None), data=Target(attempt.index, None), expand=True
             )
@@ -125,7 +126,7 @@ class AttemptNavigator(Tree[Target]):
             self._announced = target
             self.post_message(self.Selected(target))
 
-    def _label(self, attempt: AttemptView, cpu: int | None) -> Text:
+    def _label(self, attempt: AttemptSummary, cpu: int | None) -> Text:
         if cpu is None:
             label = Text(no_wrap=True, overflow="ellipsis")
             label.append(f"#{attempt.index} ")
@@ -146,15 +147,18 @@ class AttemptNavigator(Tree[Target]):
         self._announce(event.node.data)
 
 
-def _summary(attempt: AttemptView, cpu: int | None) -> str:
+def _summary(attempt: AttemptSummary, cpu: int | None) -> str:
+    cpus = [c for c in attempt.cpus if cpu is None or c.instance == cpu]
     if attempt.naming is Naming.COUNTS:
-        cpus = [c for c in attempt.cpus if cpu is None or c.instance == cpu]
         counted = next((c for c in cpus if c.stream_count is not None), None)
         if counted is None:
             return "no names"
         return f"{counted.stream_count}/{counted.destination_count} regs"
-    extra = attempt.count(Status.EXTRA, cpu)
-    missing = attempt.count(Status.MISSING, cpu)
+    if cpu is None:
+        extra, missing = attempt.count(Status.EXTRA), attempt.count(Status.MISSING)
+    else:
+        extra = sum(c.count(Status.EXTRA) for c in cpus)
+        missing = sum(c.count(Status.MISSING) for c in cpus)
     parts = []
     if extra:
         parts.append(f"{extra} extra")

@@ -9,8 +9,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from reginspect.advice import TRACE_OPTIONS_11, TRACE_OPTIONS_OLD, TRACE_OPTIONS_XMIG
+from reginspect.results import AttemptResult
 from reginspect.textsafe import printable
-from tui.viewmodel import AttemptView
 
 TRACE_CHOICES = (
     ("QEMU 11.1 or newer (names every difference; counts and tolerances)", TRACE_OPTIONS_11),
@@ -25,18 +25,18 @@ class CountsPanel(VerticalScroll, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._attempt: AttemptView | None = None
+        self._attempt: AttemptResult | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="counts-body", markup=False)
 
-    def show(self, attempt: AttemptView | None) -> None:
+    def show(self, attempt: AttemptResult | None) -> None:
         if attempt == self._attempt:
             return
         self._attempt = attempt
         self.query_one("#counts-body", Static).update(self._render_attempt(attempt))
 
-    def _render_attempt(self, attempt: AttemptView | None) -> Text:
+    def _render_attempt(self, attempt: AttemptResult | None) -> Text:
         style = self.get_component_rich_style
         text = Text()
         text.append("This QEMU names no register: counts only\n", style("counts-panel--title"))

@@ -8,7 +8,7 @@ from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
 
 from reginspect.textsafe import printable
-from tui.viewmodel import View
+from tui.view import View
 
 
 class ReadProgress(Horizontal):

@@ -16,8 +16,10 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from parsers.logevents import Status
+from reginspect.model import LineRef
+from reginspect.report import qemu_facts
+from reginspect.results import AttemptResult, RegisterResult, Suggestion
 from reginspect.textsafe import printable
-from tui.viewmodel import AttemptView, RegisterRow, Spot, SuggestionView
 
 TOLERANCE = {
     (Status.EXTRA, True): "yes: QEMU accepted this register although it is unknown here",
@@ -43,11 +45,11 @@ class RegisterDetail(VerticalScroll):
 
     def show(
         self,
-        row: RegisterRow | None,
-        covering: Sequence[SuggestionView],
-        raw_lines: Sequence[tuple[Spot, str | None]],
+        row: RegisterResult | None,
+        covering: Sequence[Suggestion],
+        raw_lines: Sequence[tuple[LineRef, str | None]],
         empty: str = "No register selected.",
-        attempt: AttemptView | None = None,
+        attempt: AttemptResult | None = None,
     ) -> None:
         body = self.query_one("#detail-body", Static)
         if row is None:
@@ -56,7 +58,7 @@ class RegisterDetail(VerticalScroll):
             body.update(self.describe(row, covering, raw_lines))
         self.scroll_home(animate=False, immediate=True)
 
-    def summary(self, attempt: AttemptView | None, message: str) -> Text:
+    def summary(self, attempt: AttemptResult | None, message: str) -> Text:
         """The attempt as a whole: what ran, how it ended, the first errors, the advice."""
         style = self.get_component_rich_style
         label = style("register-detail--label")
@@ -64,17 +66,20 @@ class RegisterDetail(VerticalScroll):
         if attempt is None:
             text.rstrip()
             return text
-        text.append(f"attempt #{attempt.index}: ", label)
+        summary = attempt.summary
+        text.append(f"attempt #{summary.index}: ", label)
         text.append(
-            attempt.outcome.upper(),
+            summary.outcome.upper(),
             style(
-                "register-detail--bad" if attempt.outcome == "failed" else "register-detail--good"
+                "register-detail--bad" if summary.outcome == "failed" else "register-detail--good"
             ),
         )
-        text.append(printable(f", {', '.join(attempt.sources)} lines {attempt.first_line}-"))
-        text.append(f"{attempt.last_line}\n")
-        if attempt.qemu:
-            text.append(printable(attempt.qemu) + "\n")
+        text.append(printable(f", {', '.join(summary.sources)} lines {summary.first_line}-"))
+        text.append(f"{summary.last_line}\n")
+        text.append(printable(summary.outcome_detail) + "\n", style="dim")
+        about = qemu_facts(summary)
+        if about:
+            text.append(printable(about) + "\n")
         for cpu in attempt.cpus:
             if cpu.stream_count is not None or cpu.destination_count is not None:
                 text.append(f"cpu {cpu.instance}: ", label)
@@ -93,9 +98,9 @@ class RegisterDetail(VerticalScroll):
 
     def describe(
         self,
-        row: RegisterRow,
-        covering: Sequence[SuggestionView],
-        raw_lines: Sequence[tuple[Spot, str | None]],
+        row: RegisterResult,
+        covering: Sequence[Suggestion],
+        raw_lines: Sequence[tuple[LineRef, str | None]],
     ) -> Text:
         style = self.get_component_rich_style
         label = style("register-detail--label")
@@ -146,21 +151,23 @@ class RegisterDetail(VerticalScroll):
             text.append("fields: ", label)
             text.append(
                 printable(
-                    "  ".join(f"{name}={value}" if name else value for name, value in info.fields)
+                    "  ".join(
+                        f"{name}={value}" if name else str(value) for name, value in info.fields
+                    )
                 )
                 + "\n"
             )
-        if info.qemu_key:
-            field("QEMU key", info.qemu_key)
+        if info.qemu_key is not None:
+            field("QEMU key", f"0x{info.qemu_key:x}")
         field("known to the catalogue", "yes" if info.known else "no")
-        if row.raw and row.raw != row.id_text:
-            field("as the log printed it", row.raw)
+        if row.reference and row.reference != row.id_text:
+            field("as the log printed it", row.reference)
         if row.cpus:
             field("CPUs", ", ".join(str(cpu) for cpu in row.cpus))
         if row.stream_value is not None or row.destination_value is not None:
             field("stream value", _hex(row.stream_value))
             field("destination value", _hex(row.destination_value))
-        field("evidence", row.evidence)
+        field("evidence", row.kind)
         if info.note:
             field("note", info.note)
         text.rstrip()

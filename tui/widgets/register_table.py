@@ -19,12 +19,12 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from parsers.logevents import Status
+from reginspect.results import RegisterResult
 from reginspect.textsafe import printable
-from tui.viewmodel import RegisterRow
 
 COLUMNS = ("status", "name", "id", "kind", "encoding", "first line")
 
-SORT_KEYS: dict[str, Callable[[RegisterRow], tuple[object, ...]]] = {
+SORT_KEYS: dict[str, Callable[[RegisterResult], tuple[object, ...]]] = {
     "status": lambda row: (row.status.value, row.tolerated, row.kvm_id),
     "name": lambda row: (row.name.lower(), row.kvm_id),
     "id": lambda row: (row.kvm_id,),
@@ -34,7 +34,29 @@ SORT_KEYS: dict[str, Callable[[RegisterRow], tuple[object, ...]]] = {
 }
 
 
-def status_label(row: RegisterRow) -> str:
+def generic_name(row: RegisterResult) -> str:
+    """``S3_0_C1_C2_0``, the form kernels and assemblers print for a system register."""
+    fields = dict(row.info.fields)
+    try:
+        op0, op1, crn, crm, op2 = (fields[k] for k in ("op0", "op1", "CRn", "CRm", "op2"))
+    except KeyError:
+        return ""
+    return f"S{op0}_{op1}_C{crn}_C{crm}_{op2}"
+
+
+def matches(row: RegisterResult, text: str) -> bool:
+    """Type-to-filter and search: name, aliases, id (any spelling), kind, case-insensitive."""
+    needle = text.strip().lower()
+    if not needle:
+        return True
+    info = row.info
+    key = "" if info.qemu_key is None else f"0x{info.qemu_key:x}"
+    haystack = [info.name, *info.aliases, row.id_text, row.reference, info.kind, key]
+    haystack += [f"{row.kvm_id:x}", info.encoding, generic_name(row)]
+    return any(needle in item.lower() for item in haystack if item)
+
+
+def status_label(row: RegisterResult) -> str:
     if row.value_differs:
         return "value"
     label = {Status.MISSING: "missing", Status.EXTRA: "extra", Status.MATCHED: "match"}[row.status]
@@ -66,7 +88,7 @@ class RegisterTable(DataTable[Text]):
             self.character = character
 
     class RegisterHighlighted(Message):
-        def __init__(self, row: RegisterRow | None) -> None:
+        def __init__(self, row: RegisterResult | None) -> None:
             super().__init__()
             self.row = row
 
@@ -74,8 +96,8 @@ class RegisterTable(DataTable[Text]):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.sort_column = "id"
         self.sort_reverse = False
-        self._rows: tuple[RegisterRow, ...] = ()
-        self._shown: list[RegisterRow] = []
+        self._rows: tuple[RegisterResult, ...] = ()
+        self._shown: list[RegisterResult] = []
         # The register the user last put the cursor on: remembered while it is not shown (a file
         # being read again, another tab), to take the cursor back when it is.
         self._chosen: int | None = None
@@ -86,13 +108,13 @@ class RegisterTable(DataTable[Text]):
             self.add_column(column, key=column)
 
     @property
-    def current(self) -> RegisterRow | None:
+    def current(self) -> RegisterResult | None:
         if not self._shown or self.cursor_row < 0 or self.cursor_row >= len(self._shown):
             return None
         return self._shown[self.cursor_row]
 
     @property
-    def shown(self) -> list[RegisterRow]:
+    def shown(self) -> list[RegisterResult]:
         return list(self._shown)
 
     def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
@@ -101,14 +123,16 @@ class RegisterTable(DataTable[Text]):
             current = self.current
             self._chosen = None if current is None else current.kvm_id
 
-    def show(self, rows: Sequence[RegisterRow], keep: int | None = None) -> None:
+    def show(self, rows: Sequence[RegisterResult], keep: int | None = None) -> None:
         """Show ``rows`` sorted; the cursor stays on the register the user chose (``keep``, or
         the one they moved to) if it is among them, else goes to the first row."""
         if keep is not None:
             self._chosen = keep
         self._show(tuple(rows), self._chosen)
 
-    def _show(self, rows: tuple[RegisterRow, ...], hold: int | None, resort: bool = False) -> None:
+    def _show(
+        self, rows: tuple[RegisterResult, ...], hold: int | None, resort: bool = False
+    ) -> None:
         ordered = sorted(rows, key=SORT_KEYS[self.sort_column], reverse=self.sort_reverse)
         previous = self.current
         self._placing = True
@@ -127,7 +151,7 @@ class RegisterTable(DataTable[Text]):
         if self.current != previous:
             self.post_message(self.RegisterHighlighted(self.current))
 
-    def _replace(self, ordered: list[RegisterRow]) -> None:
+    def _replace(self, ordered: list[RegisterResult]) -> None:
         """Make the table's rows ``ordered``: row by row while most rows stay, else afresh."""
         old = {row.id_text: row for row in self._shown}
         new = {row.id_text: row for row in ordered}
@@ -183,7 +207,7 @@ class RegisterTable(DataTable[Text]):
             mark = (" ▼" if self.sort_reverse else " ▲") if name == self.sort_column else ""
             column.label = Text(name + mark)
 
-    def _cells(self, row: RegisterRow) -> list[Text]:
+    def _cells(self, row: RegisterResult) -> list[Text]:
         style_name = {
             Status.MISSING: "register-table--missing",
             Status.EXTRA: "register-table--extra",

@@ -6,10 +6,10 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from reginspect.model import Outcome
+from reginspect.results import Outcome
 from reginspect.textsafe import printable
 from tui.store import SourceStatus
-from tui.viewmodel import EMPTY_VIEW, View
+from tui.view import EMPTY_VIEW, View
 
 STATUS_MARK = {
     SourceStatus.WAITING: "waiting",
@@ -63,15 +63,15 @@ class SessionHeader(Widget):
 
         badges = Text(no_wrap=True, overflow="ellipsis")
         badges.append(" attempts ", style("session-header--dim"))
-        if not self.view.attempts:
+        if not self.view.summaries:
             badges.append("none yet", style("session-header--dim"))
-        for shown, attempt in enumerate(self.view.attempts):
+        for shown, attempt in enumerate(self.view.summaries):
             badge = Text(f" #{attempt.index} {attempt.outcome.upper()} ")
             badge.stylize(style(f"session-header--{_outcome_class(attempt.outcome)}"))
             if attempt.index == self.selected:
                 badge.stylize(style("session-header--selected"))
             if badges.cell_len + badge.cell_len + 10 > width and shown:
-                rest = len(self.view.attempts) - shown
+                rest = len(self.view.summaries) - shown
                 badges.append(f" +{rest} more", style("session-header--dim"))
                 break
             badges.append_text(badge)

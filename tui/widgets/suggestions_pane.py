@@ -12,10 +12,14 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from reginspect.results import Form, Suggestion
 from reginspect.textsafe import printable
-from tui.viewmodel import SuggestionView
 
-FORM_TITLES = {"command_line": "command line", "libvirt": "libvirt XML", "compat": "compat"}
+FORM_TITLES = {
+    Form.COMMAND_LINE: "command line",
+    Form.LIBVIRT: "libvirt XML",
+    Form.COMPAT: "compat",
+}
 PREVIEW = 76  # list width assumed before the first layout
 
 
@@ -32,16 +36,16 @@ class SuggestionsPane(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._items: tuple[SuggestionView, ...] | None = None
+        self._items: tuple[Suggestion, ...] | None = None
         self._error = ""
-        self._values: dict[str, tuple[SuggestionView, str, str]] = {}
+        self._values: dict[str, tuple[Suggestion, Form | None, str]] = {}
 
     def compose(self) -> ComposeResult:
         yield OptionList(id="suggestion-list")
         with VerticalScroll(id="suggestion-full"):
             yield Static(Text(""), id="suggestion-text", markup=False)
 
-    def show(self, suggestions: Sequence[SuggestionView], error: str = "") -> None:
+    def show(self, suggestions: Sequence[Suggestion], error: str = "") -> None:
         items = tuple(suggestions)
         if items == self._items and error == self._error:
             return
@@ -72,7 +76,7 @@ class SuggestionsPane(Vertical):
             # A title is selectable only when it is the whole suggestion (no form to copy).
             options.append(Option(title, id=f"s{number}", disabled=bool(item.forms)))
             if not item.forms:
-                self._values[f"s{number}"] = (item, "", "")
+                self._values[f"s{number}"] = (item, None, "")
             for form, value in item.forms:
                 key = f"s{number}-{form}"
                 self._values[key] = (item, form, value)
@@ -99,7 +103,7 @@ class SuggestionsPane(Vertical):
             items, self._items = self._items, None
             self.show(items, self._error)
 
-    def _current(self) -> tuple[SuggestionView, str, str] | None:
+    def _current(self) -> tuple[Suggestion, Form | None, str] | None:
         listing = self.query_one("#suggestion-list", OptionList)
         if listing.highlighted is None:
             return None
@@ -108,7 +112,7 @@ class SuggestionsPane(Vertical):
 
     def current_text(self) -> str | None:
         current = self._current()
-        return None if current is None or not current[1] else current[2]
+        return None if current is None or current[1] is None else current[2]
 
     def _show_full(self) -> None:
         style = self.get_component_rich_style

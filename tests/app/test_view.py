@@ -1,5 +1,6 @@
-"""Views built with a cache (the views of unchanged attempts reused) equal views built afresh,
-whatever pieces the logs arrive in."""
+"""Views built by one Viewer (results of unchanged attempts reused, by revision) equal views built
+afresh, whatever pieces the logs arrive in; a merged attempt's result is reused while no part
+of it changes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from tests.app.conftest import COUNTS, FAILED, FAILED_TRACE, SUCCEEDED, data, two_cpu_log
 from tui.store import Store
-from tui.viewmodel import ViewCache, build_view
+from tui.view import View, Viewer
 
 # Several QEMU processes and attempts in one file: a failure, a success, a counts-only failure.
 MIXED = data(FAILED) + data(SUCCEEDED) + data(COUNTS) + two_cpu_log()
@@ -25,20 +26,27 @@ def pieces(content: bytes, seed: int) -> list[bytes]:
     return cut
 
 
+def same_as_fresh(store: Store, view: View) -> None:
+    fresh = Viewer(store).build()
+    assert view.summaries == fresh.summaries
+    assert view.suggestions == fresh.suggestions
+    for summary in view.summaries:
+        assert view.result(summary.index) == fresh.result(summary.index)
+
+
 def feed_and_compare(store: Store, feeds: list[tuple[str, bytes]]) -> int:
-    cache = ViewCache()
+    viewer = Viewer(store)
     reused = 0
+    previous: View | None = None
     for name, piece in feeds:
         with store.lock:
             store.session.feed(name, piece)
-        before = dict(cache.attempts)
-        cached = build_view(store, cache)
-        assert cached == build_view(store)
-        reused += sum(
-            1
-            for attempt, _, view in cache.attempts.values()
-            if id(attempt) in before and before[id(attempt)][2] is view
-        )
+        view = viewer.build()
+        same_as_fresh(store, view)
+        if previous is not None:
+            kept = {id(summary) for summary in previous.summaries}
+            reused += sum(1 for summary in view.summaries if id(summary) in kept)
+        previous = view
     return reused
 
 
@@ -46,7 +54,7 @@ def feed_and_compare(store: Store, feeds: list[tuple[str, bytes]]) -> int:
 def test_cached_views_equal_fresh_ones(seed: int) -> None:
     store = Store(["mixed.log"])
     reused = feed_and_compare(store, [("mixed.log", p) for p in pieces(MIXED, seed)])
-    assert reused, "no attempt view was reused"
+    assert reused, "no attempt's summary was reused"
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -62,16 +70,39 @@ def test_cached_views_of_a_log_and_its_trace_file(seed: int) -> None:
     feed_and_compare(store, feeds)
 
 
+def test_a_merged_attempt_is_reused_while_it_does_not_change() -> None:
+    store = Store(["dst.log", "dst.trace.log"])
+    head, last = data(FAILED).rstrip(b"\n").rsplit(b"\n", 1)
+    with store.lock:
+        store.session.feed("dst.log", head + b"\n")
+        store.session.feed("dst.trace.log", data(FAILED_TRACE))
+    viewer = Viewer(store)
+    first = viewer.build()
+    (summary,) = first.summaries
+    assert summary.sources == ("dst.trace.log", "dst.log"), "one attempt from both files"
+    result = first.result(0)
+    again = viewer.build()
+    assert again.summaries[0] is summary
+    assert again.result(0) is result
+    # The standard error's last line (QEMU's final error) changes the merged attempt.
+    with store.lock:
+        store.session.feed("dst.log", last + b"\n")
+    changed = viewer.build()
+    assert changed.summaries[0] is not summary
+    assert changed.summaries[0].revision > summary.revision
+    assert changed.result(0) is not result
+
+
 def test_cached_views_after_the_file_is_replaced() -> None:
     store = Store(["mixed.log"])
-    cache = ViewCache()
+    viewer = Viewer(store)
     with store.lock:
         store.session.feed("mixed.log", MIXED)
-    build_view(store, cache)
+    viewer.build()
     with store.lock:
         store.reset_source(store.sources["mixed.log"])
-    assert build_view(store, cache) == build_view(store)
+    same_as_fresh(store, viewer.build())
     for piece in pieces(data(COUNTS) + data(FAILED), 0):
         with store.lock:
             store.session.feed("mixed.log", piece)
-        assert build_view(store, cache) == build_view(store)
+        same_as_fresh(store, viewer.build())

@@ -1,10 +1,13 @@
-"""Reading inputs into a Session: the only place in the core that does file I/O for logs.
+"""The one path from a source's bytes to the model: ``Ingest``.
 
-A large plain file is cut at line boundaries into one region per core; each region is parsed
-in its own process and the events are applied in file order, line numbers shifted. The parser
-keeps no state across lines but a libvirt command-line block, and cuts never fall inside one.
-The TUI cuts its first read of a big file finer, for progress, and builds its line index in
-the same pass.
+An ``Ingest`` feeds one source's bytes to the parser, applies the events to the session, and
+feeds the same bytes to an optional sink built in the same pass (the TUI's line index). The
+commands read each input once (``read_once``); the TUI follows files and hands each new piece
+to the same ``Ingest`` (``tui/follow.py`` only watches the file system).
+
+A large plain file is first cut at line boundaries into regions, each parsed in its own process;
+the events are applied in file order, line numbers shifted. The parser keeps no state across
+lines but a libvirt command-line block, and cuts never fall inside one.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ import threading
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
-from typing import Protocol
+from typing import Any, Protocol
 
 from parsers.logevents import LogEvent
-from parsers.logparse import MAX_LINE, LogParser, joins_next_line
+from parsers.logparse import LogParser, joins_next_line
+from parsers.logshapes import MAX_LINE
 from reginspect.errors import UserError
 from reginspect.inputs import CHUNK_SIZE, compression_of, describe_source, open_binary, read_chunks
 from reginspect.model import Session
@@ -99,11 +103,16 @@ def _region_bounds(path: str, parts: int, end: int | None = None) -> list[tuple[
 
 
 class ChunkSink(Protocol):
-    """Something else built from a region's bytes in the same pass (the TUI's line index).
+    """Something else built from a source's bytes in the same pass (the TUI's line index).
 
-    It travels to the worker process and back, so it must pickle."""
+    A region's sink travels to the worker process and back, so it must pickle."""
 
     def feed(self, data: bytes) -> None: ...
+
+    def extend(self, other: Any) -> None:
+        """Add what another sink was fed, the bytes that follow this one's."""
+
+    def reset(self) -> None: ...
 
 
 @dataclasses.dataclass
@@ -137,11 +146,7 @@ def parse_region(path: str, start: int, end: int, sink: ChunkSink | None = None)
 
 
 def _shift(events: list[LogEvent], lines: int) -> list[LogEvent]:
-    return (
-        [dataclasses.replace(event, line=event.line + lines) for event in events]
-        if lines
-        else events
-    )
+    return [event._replace(line=event.line + lines) for event in events] if lines else events
 
 
 def parse_in_regions(
@@ -186,30 +191,46 @@ def _in_order(
             own_pool.shutdown(wait=True)
 
 
-def _load_parallel(
-    session: Session,
-    name: str,
-    path: str,
-    workers: int,
-    progress: Progress | None,
-    started: Callable[[], None],
-) -> None:
-    builder = session.source(name)
-    regions = parse_in_regions(path, workers)
-    started()
-    for region in regions:
-        builder.apply_region(region.events, region.lines, region.end - region.start)
-        if progress is not None:
-            progress(name, region.end)
-    session.generation += 1
+class Ingest:
+    """One source's bytes into the session (and into ``sink``), in order."""
+
+    def __init__(self, session: Session, name: str, sink: ChunkSink | None = None) -> None:
+        self.session = session
+        self.name = name
+        self.sink = sink
+        session.source(name)
+
+    def feed(self, data: bytes) -> int:
+        """The next bytes of the source; returns how many events they made."""
+        count = self.session.feed(self.name, data)
+        if self.sink is not None:
+            self.sink.feed(data)
+        return count
+
+    def take(self, region: Region) -> None:
+        """A region parsed elsewhere (``parse_in_regions``): the bytes that come next."""
+        self.session.apply_region(self.name, region.events, region.lines, region.end - region.start)
+        if self.sink is not None and region.sink is not None:
+            self.sink.extend(region.sink)
+
+    def close(self) -> None:
+        """The source ended: nothing more will come."""
+        self.session.close(self.name)
+
+    def reset(self) -> None:
+        """The source's content was replaced: forget it, to read it again from the start."""
+        self.session.reset(self.name)
+        if self.sink is not None:
+            self.sink.reset()
 
 
-def load_logs(
+def read_logs(
     paths: Sequence[str],
     progress: Progress | None = None,
     meanwhile: Callable[[], None] | None = None,
 ) -> tuple[Session, list[str]]:
-    """Parse every log into one session; returns it with the problems met while reading.
+    """Read every log once, whole, into one session; returns it with the problems met while
+    reading.
 
     ``meanwhile`` runs in a thread while the first log is read: once its worker processes run,
     if it has some (a thread started before them would make them spawn rather than fork).
@@ -231,16 +252,22 @@ def load_logs(
             problems.append(f"{name}: given twice; read once.")
             continue
         seen.add(key)
+        ingest = Ingest(session, name)
         stream = open_binary(path)
         try:
             workers = parallel_workers(path)
             if workers > 1:
-                _load_parallel(session, name, path, workers, progress, start_meanwhile)
+                regions = parse_in_regions(path, workers)
+                start_meanwhile()
+                for region in regions:
+                    ingest.take(region)
+                    if progress is not None:
+                        progress(name, region.end)
                 continue
             start_meanwhile()
             done = 0
             for chunk in read_chunks(stream, path, CHUNK_SIZE):
-                session.feed(name, chunk)
+                ingest.feed(chunk)
                 done += len(chunk)
                 if progress is not None:
                     progress(name, done)
@@ -249,5 +276,5 @@ def load_logs(
         finally:
             if path != "-":
                 stream.close()
-            session.close(name)
+            ingest.close()
     return session, problems

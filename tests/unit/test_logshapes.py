@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from parsers.logevents import CpuCounts, LoadFailed, RegisterSeen, Status
-from parsers.logparse import parse_bytes, strip_prefixes
+from parsers.logparse import parse_bytes
+from parsers.logshapes import read_line
 from tests.conftest import SAMPLES
 
 TCR2_EL1 = "0x603000000013c103"
@@ -70,9 +71,9 @@ def ids(attempt: dict[str, Any], status: str, cpu: int = 0) -> set[str]:
     ],
 )
 def test_prefixes_are_removed(line: str, body: str, time: str | None) -> None:
-    stripped, prefix = strip_prefixes(line.rstrip("\r"))
-    assert stripped == body
-    assert prefix.time == time
+    read = read_line(1, 0, line.encode())
+    assert read.body == body
+    assert read.time == time
 
 
 def test_xmig_series_traces_name_extra_and_matched(run_cli: Any) -> None:

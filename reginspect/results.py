@@ -1,0 +1,325 @@
+"""What reginspect concluded, as frozen objects: the one thing ``report``, ``suggest``,
+``compare`` and the TUI render (``reginspect.analyze`` makes them from the model).
+
+A summary is cheap (the outcome, the counts, the register id sets the suggestions need); a
+result adds every CPU's registers with names, the errors and the advice. Both carry the
+attempt's revision.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from parsers.catalogue import RegisterInfo
+from parsers.logevents import Dialect, MessageKind, Status
+from parsers.regids import Accel, format_id
+from reginspect.model import (
+    ErrorLine,
+    LineRef,
+    Naming,
+    Phase,
+    PropertyProblem,
+    RefusedRegister,
+)
+
+
+class Outcome(enum.StrEnum):
+    FAILED = "failed"
+    SUCCEEDED = "succeeded"
+    IN_PROGRESS = "in-progress"
+    UNKNOWN = "unknown"
+
+
+STATUS_ORDER: Final = (Status.EXTRA, Status.MISSING, Status.MATCHED)
+STATUS_RANK: Final = {Status.MATCHED: 0, Status.MISSING: 1, Status.EXTRA: 1}
+
+
+def values_differ(status: Status, stream_value: int | None, destination_value: int | None) -> bool:
+    """A register in both lists whose two known values are not equal."""
+    return (
+        status is Status.MATCHED
+        and stream_value is not None
+        and destination_value is not None
+        and stream_value != destination_value
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterResult:
+    """One register of one CPU (or of every CPU, merged), with its name and the lines behind it."""
+
+    kvm_id: int
+    info: RegisterInfo  # the catalogue's description, shared by every mention of the register
+    status: Status
+    tolerated: bool
+    kind: MessageKind  # the message or trace event that named it
+    reference: str  # the register as that message printed it
+    lines: tuple[LineRef, ...]
+    cpus: tuple[int, ...]
+    stream_value: int | None = None
+    destination_value: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def id_text(self) -> str:
+        return format_id(self.kvm_id)
+
+    @property
+    def value_differs(self) -> bool:
+        return values_differ(self.status, self.stream_value, self.destination_value)
+
+    @property
+    def first_line(self) -> int | None:
+        return self.lines[0].line if self.lines else None
+
+
+@dataclass(frozen=True, slots=True)
+class CpuResult:
+    instance: int
+    stream_count: int | None
+    destination_count: int | None
+    registers: tuple[RegisterResult, ...]  # ascending ids
+    first_line: LineRef | None
+
+    def count(self, status: Status) -> int:
+        return sum(1 for register in self.registers if register.status is status)
+
+    def by_status(self, status: Status) -> tuple[RegisterResult, ...]:
+        return tuple(register for register in self.registers if register.status is status)
+
+
+@dataclass(frozen=True, slots=True)
+class QemuProcess:
+    """The QEMU process an attempt ran in, as libvirt or the command line told."""
+
+    origin: str  # "libvirt" | "command-line" | "stream"
+    line: LineRef
+    time: str | None
+    version: str | None
+    libvirt_version: str | None
+    machine: str | None
+    cpu: str | None
+    accel: str | None
+    incoming: str | None
+    binary: str | None
+    end_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterSets:
+    """Every CPU's registers of one attempt (ids, all CPUs) by what they mean for a fix."""
+
+    fatal: frozenset[int]  # in the stream, unknown on the destination: the load fails on them
+    extra_allowed_by_property: frozenset[int]  # let through by x-mig-safe-missing-regs
+    extra_tolerated: frozenset[int]  # let through by QEMU's own tolerances (11.1)
+    missing: frozenset[int]  # expected by the destination, not in the stream
+    missing_tolerated: frozenset[int]  # the same, tolerated by QEMU on purpose (11.1)
+    matched: frozenset[int]
+    value_differs: frozenset[int]
+    # Saved streams only: the source's value of each register the stream carried.
+    stream_values: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def extra(self) -> frozenset[int]:
+        return self.fatal | self.extra_allowed_by_property | self.extra_tolerated
+
+    @property
+    def all_missing(self) -> frozenset[int]:
+        return self.missing | self.missing_tolerated
+
+    @property
+    def tolerated(self) -> frozenset[int]:
+        return self.extra_allowed_by_property | self.extra_tolerated | self.missing_tolerated
+
+    @property
+    def differing(self) -> frozenset[int]:
+        return self.extra | self.all_missing
+
+    def stream_value(self, kvm_id: int) -> int | None:
+        return dict(self.stream_values).get(kvm_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CpuSummary:
+    instance: int
+    stream_count: int | None
+    destination_count: int | None
+    counts: tuple[tuple[Status, int], ...]  # registers per status
+
+    def count(self, status: Status) -> int:
+        return dict(self.counts).get(status, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptSummary:
+    """An attempt at a glance: enough for a navigator, the exit status and the suggestions."""
+
+    index: int
+    source: str
+    sources: tuple[str, ...]
+    revision: int
+    outcome: Outcome
+    outcome_detail: str  # why that outcome, in a few words
+    naming: Naming
+    phase: Phase
+    dialects: frozenset[Dialect]
+    accel: Accel
+    accel_evidence: MessageKind | None  # what told the accelerator
+    first_line: int
+    last_line: int
+    time: str | None  # the process's start, else the first timestamp
+    process: QemuProcess | None
+    registers: RegisterSets
+    counts: tuple[tuple[Status, int], ...]  # registers per status, every CPU merged
+    cpus: tuple[CpuSummary, ...]
+    count_differs: bool  # printed counts differ though no register is named
+    properties: tuple[PropertyProblem, ...]
+    hidden: frozenset[int]
+    refused: tuple[RefusedRegister, ...]
+    error_count: int
+
+    def count(self, status: Status) -> int:
+        return dict(self.counts).get(status, 0)
+
+    @property
+    def has_differences(self) -> bool:
+        sets = self.registers
+        return bool(sets.differing or sets.value_differs or self.count_differs)
+
+    @property
+    def clean(self) -> bool:
+        """Succeeded, and nothing differs: what exit status 0 means."""
+        return self.outcome is Outcome.SUCCEEDED and not self.has_differences
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptResult:
+    """Everything about one attempt: the summary, every CPU's registers, errors and advice."""
+
+    summary: AttemptSummary
+    cpus: tuple[CpuResult, ...]
+    errors: tuple[ErrorLine, ...]
+    warnings: tuple[ErrorLine, ...]
+    problems: tuple[ErrorLine, ...]
+    advice: tuple[str, ...]
+
+    @property
+    def index(self) -> int:
+        return self.summary.index
+
+    def registers(self, cpu: int | None = None) -> tuple[RegisterResult, ...]:
+        """One CPU's registers, or (cpu None) every CPU's merged by id."""
+        if cpu is not None:
+            return next((view.registers for view in self.cpus if view.instance == cpu), ())
+        if len(self.cpus) == 1:
+            return self.cpus[0].registers
+        return _merge_cpus(self.cpus)
+
+    def count(self, status: Status, cpu: int | None = None) -> int:
+        if cpu is None:
+            return self.summary.count(status)
+        return sum(1 for register in self.registers(cpu) if register.status is status)
+
+    def error_spots(self) -> list[LineRef]:
+        """The lines to step through for the failure: errors and the registers that caused it."""
+        spots = {(e.source, e.line): LineRef(e.source, e.line, e.offset) for e in self.errors}
+        for register in self.registers():
+            if register.status is Status.EXTRA and not register.tolerated:
+                for spot in register.lines:
+                    spots.setdefault((spot.source, spot.line), spot)
+        return sorted(spots.values(), key=lambda spot: (spot.source, spot.line))
+
+
+def _merge_cpus(cpus: Sequence[CpuResult]) -> tuple[RegisterResult, ...]:
+    merged: dict[int, RegisterResult] = {}
+    for view in cpus:
+        for register in view.registers:
+            seen = merged.get(register.kvm_id)
+            if seen is None:
+                merged[register.kvm_id] = register
+                continue
+            keep = register if STATUS_RANK[register.status] > STATUS_RANK[seen.status] else seen
+            lines = tuple(dict.fromkeys(seen.lines + register.lines))[:MAX_LINES]
+            merged[register.kvm_id] = RegisterResult(
+                keep.kvm_id,
+                keep.info,
+                keep.status,
+                seen.tolerated or register.tolerated,
+                keep.kind,
+                keep.reference,
+                tuple(sorted(lines, key=lambda spot: (spot.source, spot.line))),
+                tuple(sorted({*seen.cpus, *register.cpus})),
+                keep.stream_value,
+                keep.destination_value,
+            )
+    return tuple(sorted(merged.values(), key=lambda register: register.kvm_id))
+
+
+MAX_LINES: Final = 64  # lines kept per register: its first few tell where it is
+
+
+class Form(enum.StrEnum):
+    """The forms a fix is given in (the report's ``forms`` keys)."""
+
+    COMMAND_LINE = "command_line"
+    LIBVIRT = "libvirt"
+    COMPAT = "compat"
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """One fix: a property value for one side, or a remedy that needs no property."""
+
+    property: str
+    side: str  # "destination" | "source"
+    ids: tuple[int, ...]
+    value: str
+    forms: tuple[tuple[Form, str], ...]  # only the forms that apply
+    reason: str
+    applies_to: str
+
+    def form(self, form: Form) -> str | None:
+        return dict(self.forms).get(form)
+
+    def covers(self, kvm_id: int) -> bool:
+        return kvm_id in self.ids
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything a run of reginspect found: what ``report`` prints and the TUI shows."""
+
+    sources: tuple[str, ...]
+    summaries: tuple[AttemptSummary, ...]
+    attempts: Sequence[AttemptResult]  # in the order of the summaries; may be made lazily
+    suggestions: tuple[Suggestion, ...]
+    problems: tuple[str, ...] = ()
+
+    @property
+    def exit_status(self) -> int:
+        """0 when every attempt succeeded with no difference, else 1."""
+        return 0 if all(summary.clean for summary in self.summaries) else 1
+
+
+def display_time(text: str | None) -> str | None:
+    """A log's timestamp for people, to the second and in UTC where the log says its zone:
+    ISO times as QEMU and libvirt print them, and the trace backend's epoch seconds."""
+    if text is None:
+        return None
+    try:
+        if text.replace(".", "", 1).isdigit():
+            moment = datetime.datetime.fromtimestamp(float(text), datetime.UTC)
+        else:
+            moment = datetime.datetime.fromisoformat(text)
+    except (OverflowError, OSError, ValueError):
+        return text
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
