@@ -85,6 +85,7 @@ class MessageKind(enum.StrEnum):
     STATE_FAIL = "vmstate_load_state_fail"
     STATE_END_FAILED = "vmstate_load_state_end"
     SUBSECTION_BAD = "vmstate_subsection_load_bad"
+    SUBSECTION_FAILED = "vmstate_subsection_load_bad (child)"
     # The load, in error lines
     FAILED_TO_LOAD = "Failed to load"
     DEVICE_ERROR = "error while loading state for instance"
@@ -92,13 +93,19 @@ class MessageKind(enum.StrEnum):
     LOAD_FAILED = "load of migration failed"
     LOAD_FAILED_CHAINED = "load of migration failed: ... post load hook failed for"
     UNKNOWN_SECTION = "Unknown savevm section or instance"
+    UNKNOWN_SECTION_TYPE = "Unknown savevm section type"
     MISSING_FOOTER = "Missing section footer"
     UNSUPPORTED_VERSION = "savevm: unsupported version"
+    VERSION_TOO_NEW = "incoming version_id is too new"
+    VERSION_TOO_OLD = "incoming version_id is too old"
+    MACHINE_MISMATCH = "Machine type received is"
     ASSERTION = "Assertion failed"
     # KVM refusing the CPU state on the destination
     KVM_SET_VALUE = "Could not set register (value)"
     KVM_SET_UNKNOWN = "Could not set register (unknown to KVM)"
+    KVM_SET_ERROR = "Could not set register (error)"
     KVM_PUT_FAILED = "Failed to put registers after init"
+    KVM_PSCI_UNSUPPORTED = "KVM in this kernel does not support PSCI version"
     # Properties
     CANT_APPLY_GLOBAL = "can't apply global"
     SET_TWICE = "may not be set more than once"
@@ -135,6 +142,17 @@ _DIALECTS: Final[Mapping[MessageKind, Dialect]] = {
     MessageKind.FAILED_TO_LOAD: Dialect.LEGACY,
     MessageKind.DEVICE_ERROR: Dialect.LEGACY,
 }
+
+# QEMU exits right after printing these: nothing later belongs to the same attempt.
+ENDS_PROCESS: Final[frozenset[MessageKind]] = frozenset(
+    {
+        MessageKind.LOAD_FAILED,
+        MessageKind.LOAD_FAILED_CHAINED,
+        MessageKind.ASSERTION,
+        MessageKind.KVM_PUT_FAILED,
+        MessageKind.KVM_PSCI_UNSUPPORTED,
+    }
+)
 
 # What each register message says: how the register compares, and whether QEMU let it pass.
 REGISTER_KINDS: Final[Mapping[MessageKind, tuple[Status, bool]]] = {
@@ -277,6 +295,9 @@ class LoadFailed(NamedTuple):
     message: str  # the line without prefixes
     instance: int | None  # CPU instance when the line names one
     device: str | None
+    # What the destination could not read, for state failures: a subsection ("cpu/fpmr"), a
+    # section, versions ("23 > 22"), machine types; the PSCI version KVM refused.
+    detail: str | None = None
 
 
 class LoadCompleted(NamedTuple):

@@ -29,6 +29,7 @@ from parsers.logevents import (
     PropertyRejected,
     QemuMessage,
     RegisterHidden,
+    RegisterRefused,
     RegisterSeen,
     SectionStarted,
 )
@@ -288,20 +289,10 @@ def _failed(
     failure: FailureKind,
     instance: int | None = None,
     device: str | None = None,
+    detail: str | None = None,
 ) -> list[LogEvent]:
-    return [
-        LoadFailed(
-            line.number,
-            line.offset,
-            kind,
-            line.time,
-            line.raw,
-            failure,
-            line.body,
-            instance,
-            device,
-        )
-    ]
+    number, offset, time, raw, body = line.number, line.offset, line.time, line.raw, line.body
+    return [LoadFailed(number, offset, kind, time, raw, failure, body, instance, device, detail)]
 
 
 def _loadvm(line: Line) -> list[LogEvent] | None:
@@ -358,21 +349,28 @@ _INSTANCE = re.compile(
     r"error while loading state for instance 0x([0-9a-fA-F]+) of device '([^']*)'"
 )
 _SECTION_ERROR = re.compile(r"error while loading state section id (\d+)\(([^)]*)\)")
-_LOAD_FAILED = re.compile(r"load of migration failed: (.*)")
+_LOAD_FAILED = re.compile(r"load of migration failed: (.*?)(?:: (.*))?$")
 _ASSERTION = re.compile(r"Assertion .* failed")
 _MIGRATION_WORDS = ("vmstate", "migration", "savevm", "loadvm")
 
 
 def _load_errors(line: Line) -> list[LogEvent] | None:
     body = line.body
-    if _LOAD_FAILED.match(body):
+    match = _LOAD_FAILED.match(body)
+    if match:
         instance = _INSTANCE.search(body)
-        # 11.x chains every error into this one line.
-        chained = "post load hook failed for:" in body
-        kind = MessageKind.LOAD_FAILED_CHAINED if chained else MessageKind.LOAD_FAILED
         number = int(instance.group(1), 16) if instance else None
         device = instance.group(2) if instance else None
-        return _failed(line, kind, FailureKind.LOAD, number, device)
+        # 11.x chains every error into this one line, after the errno's text: a device state it
+        # cannot read is named there, as its own event before the load's end.
+        cause = _state_cause(match.group(2)) if match.group(2) else None
+        found: list[LogEvent] = []
+        if cause is not None:
+            kind, detail, section = cause
+            found += _failed(line, kind, FailureKind.STATE, number, device or section, detail)
+        chained = match.group(2) is not None and "post load hook failed for:" in body
+        kind = MessageKind.LOAD_FAILED_CHAINED if chained else MessageKind.LOAD_FAILED
+        return found + _failed(line, kind, FailureKind.LOAD, number, device)
     match = _INSTANCE.match(body)
     if match:
         number, device = int(match.group(1), 16), match.group(2)
@@ -385,6 +383,163 @@ def _load_errors(line: Line) -> list[LogEvent] | None:
     if match:
         device = match.group(1).split(":")[0]
         return _failed(line, MessageKind.FAILED_TO_LOAD, FailureKind.FIELD, device=device)
+    return None
+
+
+# What a destination cannot read in the stream's device state: the same causes printed on their
+# own lines (QEMU <= 10.x) or chained into "load of migration failed: …" (11.x). Each gives the
+# kind, a detail for people, and the section (device) concerned.
+_STATE_CAUSES: Final = (
+    (
+        re.compile(r"VM subsection '([^']*)' in '([^']*)' does not exist"),
+        MessageKind.SUBSECTION_BAD,
+        lambda m: (m.group(1), m.group(2)),
+    ),
+    (
+        re.compile(r"Unknown (?:savevm )?section or instance '([^']*)' (\d+)"),
+        MessageKind.UNKNOWN_SECTION,
+        lambda m: (f"{m.group(1)} instance {m.group(2)}", m.group(1)),
+    ),
+    (
+        re.compile(r"Unknown (?:savevm )?section type (\d+)"),
+        MessageKind.UNKNOWN_SECTION_TYPE,
+        lambda m: (f"section type {m.group(1)}", None),
+    ),
+    (
+        re.compile(r"unsupported version (\d+) for '([^']*)' v(\d+)"),
+        MessageKind.UNSUPPORTED_VERSION,
+        lambda m: (
+            f"{m.group(2)}: version {m.group(1)} in the stream, {m.group(3)} here",
+            m.group(2),
+        ),
+    ),
+    (
+        re.compile(r"(\S+): incoming version_id (\d+) is too new for local version_id (\d+)"),
+        MessageKind.VERSION_TOO_NEW,
+        lambda m: (
+            f"{m.group(1)}: version {m.group(2)} in the stream, {m.group(3)} here",
+            m.group(1),
+        ),
+    ),
+    (
+        re.compile(
+            r"(\S+): incoming version_id (\d+) is too old for local minimum version_id +(\d+)"
+        ),
+        MessageKind.VERSION_TOO_OLD,
+        lambda m: (
+            f"{m.group(1)}: version {m.group(2)} in the stream, {m.group(3)} at least here",
+            m.group(1),
+        ),
+    ),
+    (
+        re.compile(r"Missing section footer for (\S+)|Section footer error, section_id: (\d+)"),
+        MessageKind.MISSING_FOOTER,
+        lambda m: (m.group(1) or f"section {m.group(2)}", m.group(1)),
+    ),
+    (
+        re.compile(r"Machine type received is '([^']*)' and local is '([^']*)'"),
+        MessageKind.MACHINE_MISMATCH,
+        lambda m: (f"{m.group(1)} in the stream, {m.group(2)} here", "configuration"),
+    ),
+)
+
+
+def _state_cause(text: str) -> tuple[MessageKind, str, str | None] | None:
+    for pattern, kind, describe in _STATE_CAUSES:
+        match = pattern.search(text)
+        if match:
+            detail, section = describe(match)
+            return kind, detail, section
+    return None
+
+
+def _state_error(line: Line) -> list[LogEvent] | None:
+    """A device state QEMU 10.x and older cannot read, on a line of its own."""
+    cause = _state_cause(line.body)
+    if cause is None:
+        return None
+    kind, detail, section = cause
+    return _failed(line, kind, FailureKind.STATE, device=section, detail=detail)
+
+
+_SUBSECTION = re.compile(r"vmstate_subsection_load_bad (\S+): (\S*)/(\S*)")
+
+
+def _subsection(line: Line) -> list[LogEvent] | None:
+    """``vmstate_subsection_load_bad PARENT: SUB/WHY``: only ``(lookup)`` (a subsection this
+    QEMU does not know) and ``(child)`` (its load failed) are failures; ``(prefix)`` and
+    ``(short)`` mark the normal end of a device's subsections."""
+    match = _SUBSECTION.match(line.body)
+    if not match:
+        return None
+    parent, sub, why = match.groups()
+    device = parent.split("/")[0]
+    if why == "(lookup)":
+        return _failed(line, MessageKind.SUBSECTION_BAD, FailureKind.STATE, None, device, sub)
+    if why == "(child)":
+        return _failed(line, MessageKind.SUBSECTION_FAILED, FailureKind.TRACE, None, device, sub)
+    return []
+
+
+# -- KVM refusing the CPU state (10.2 and later name the register) -----------------------------
+
+_SET_VALUE = re.compile(
+    r"Could not set register (.+?) to ([0-9a-fA-F]{1,16})(?: \(is ([0-9a-fA-F]{1,16})\))?$"
+)
+_SET_ERROR = re.compile(r"Could not set register (.+): ([^:]+)$")
+_BARE_HEX = re.compile(r"[0-9a-fA-F]{9,16}")
+_PUT_FAILED = re.compile(r"(?:Failed to put registers|Restoring resisters) (after \w+)")
+_PSCI = re.compile(r"KVM in this kernel does not support PSCI version (\d+\.\d+)")
+
+
+def _kvm_register(line: Line) -> list[LogEvent] | None:
+    body = line.body
+    value = current = None
+    match = _SET_VALUE.match(body)
+    if match:
+        name, value_text, current_text = match.groups()
+        value = int(value_text, 16)
+        current = None if current_text is None else int(current_text, 16)
+        kind = MessageKind.KVM_SET_VALUE
+    else:
+        match = _SET_ERROR.match(body)
+        if not match:
+            return None
+        name, why = match.groups()
+        kind = MessageKind.KVM_SET_UNKNOWN if why == "unknown to KVM" else MessageKind.KVM_SET_ERROR
+    found = _reference(name)
+    if found is None and _BARE_HEX.fullmatch(name):  # QEMU prints unknown groups as bare hex
+        found_hex = _hex_reference(name)
+        found = None if found_hex is None else (found_hex[0], name, Accel.KVM)
+    if found is None:
+        return _problem(line, f"register {name!r} not understood")
+    kvm_id, reference, _ = found
+    return [
+        RegisterRefused(
+            line.number,
+            line.offset,
+            kind,
+            line.time,
+            line.raw,
+            kvm_id,
+            reference,
+            Accel.KVM,
+            value,
+            current,
+        )
+    ]
+
+
+def _kvm_put(line: Line) -> list[LogEvent] | None:
+    match = _PUT_FAILED.match(line.body)
+    if match:
+        return _failed(
+            line, MessageKind.KVM_PUT_FAILED, FailureKind.REGISTER, detail=match.group(1)
+        )
+    match = _PSCI.match(line.body)
+    if match:
+        kind = MessageKind.KVM_PSCI_UNSUPPORTED
+        return _failed(line, kind, FailureKind.REGISTER, detail=match.group(1))
     return None
 
 
@@ -546,11 +701,16 @@ SHAPES: Final[tuple[Shape, ...]] = (
     Shape(b"vmstate_load_field_error", ("vmstate_load_field_error",), _vmstate_failure),
     Shape(b" end/-", ("vmstate_load_state_end",), _vmstate_failure),
     Shape(b"qemu-", ("load", "error", "Failed"), _load_errors),
+    Shape(b"qemu-", ("Unknown", "savevm", "Missing", "Machine"), _state_error),
+    Shape(b"vmstate_subsection_load_bad", ("vmstate_subsection_load_bad",), _subsection),
+    Shape(b"qemu-", ("Could",), _kvm_register),
+    Shape(b"qemu-", ("Failed", "Restoring", "KVM"), _kvm_put),
     Shape(b"x-mig-", ("can't", "array", "Unexpected"), _property),
     Shape(b"qemu-", ("can't", "array", "Unexpected"), _property),
     Shape(LIBVIRT_HEADER, ("starting",), _libvirt),
     Shape(b"shutting down, reason", ("shutting",), _libvirt),
     Shape(b"qemu-", (), _assertion),
+    Shape(b"qemu-", (), _state_error),
     Shape(b"qemu-", (), _command_line),
 )
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import overload
+from typing import Final, overload
 
 from parsers.catalogue import RegisterInfo, describe
-from parsers.logevents import MessageKind, Status
+from parsers.logevents import REGISTER_KINDS, FailureKind, MessageKind, Status
 from parsers.regids import Accel
 from reginspect.advice import attempt_advice
-from reginspect.model import Attempt, CpuState, LineRef, Phase, ProcessInfo, Session
+from reginspect.model import ACCELS, KINDS, STATUSES, Attempt, CpuState, Phase, ProcessInfo, Session
 from reginspect.results import (
     MAX_LINES,
     STATUS_ORDER,
@@ -30,42 +29,34 @@ from reginspect.results import (
 )
 from reginspect.suggest import suggestions_for
 
-
-class _Fold:
-    """One register's mentions for one CPU, folded: the strongest status wins (x-mig traces
-    name a destination register before saying it is missing)."""
-
-    __slots__ = ("accel", "kind", "lines", "reference", "status", "tolerated")
-
-    def __init__(
-        self, status: Status, tolerated: bool, kind: MessageKind, accel: Accel, ref: str
-    ) -> None:
-        self.status = status
-        self.tolerated = tolerated
-        self.kind = kind
-        self.accel = accel
-        self.reference = ref
-        self.lines: list[LineRef] = []
+# Per kind code (the compact store's): whether QEMU let the difference pass.
+_TOLERATED: Final = tuple(REGISTER_KINDS.get(kind, (Status.MATCHED, False))[1] for kind in KINDS)
+_RANK: Final = tuple(STATUS_RANK[status] for status in STATUSES)
+_EXTRA, _MISSING = STATUSES.index(Status.EXTRA), STATUSES.index(Status.MISSING)
+_BY_PROPERTY = KINDS.index(MessageKind.XMIG_MISSING_AS_EXPECTED)
 
 
-def _fold(cpu: CpuState) -> dict[int, _Fold]:
-    folded: dict[int, _Fold] = {}
-    for note in cpu.notes():
-        entry = folded.get(note.kvm_id)
+def _fold(cpu: CpuState) -> dict[int, list[int]]:
+    """One CPU's mentions folded per register: id -> [winning mention, tolerated (0/1), the
+    mentions whose lines are kept...]. The strongest status wins (x-mig traces name a
+    destination register before saying it is missing); QEMU tolerated it if any mention says so.
+    Positions index the CPU's arrays, so nothing is copied out of them."""
+    folded: dict[int, list[int]] = {}
+    statuses, kinds, lines, sources = cpu.statuses, cpu.kinds, cpu.lines, cpu.sources
+    for position, kvm_id in enumerate(cpu.ids):
+        entry = folded.get(kvm_id)
+        tolerated = _TOLERATED[kinds[position]]
         if entry is None:
-            entry = folded[note.kvm_id] = _Fold(
-                note.status, note.tolerated, note.kind, note.accel, note.reference
-            )
-        elif STATUS_RANK[note.status] > STATUS_RANK[entry.status]:
-            entry.status, entry.kind, entry.reference = note.status, note.kind, note.reference
-        entry.tolerated = entry.tolerated or note.tolerated
+            entry = folded[kvm_id] = [position, tolerated]
+        else:
+            if _RANK[statuses[position]] > _RANK[statuses[entry[0]]]:
+                entry[0] = position
+            entry[1] |= tolerated
         # Line 0: a mention with no line (saved streams).
-        if (
-            note.line.line
-            and len(entry.lines) < MAX_LINES
-            and (not entry.lines or entry.lines[-1][:2] != note.line[:2])
-        ):
-            entry.lines.append(note.line)
+        if lines[position] and len(entry) - 2 < MAX_LINES:
+            last = entry[-1] if len(entry) > 2 else -1
+            if last < 0 or (lines[last], sources[last]) != (lines[position], sources[position]):
+                entry.append(position)
     return folded
 
 
@@ -86,18 +77,21 @@ def _describe(kvm_id: int, accel: Accel, fallback: Accel) -> RegisterInfo:
 
 def _cpu_result(cpu: CpuState, accel: Accel) -> CpuResult:
     registers = []
+    statuses, kinds, accels, references = cpu.statuses, cpu.kinds, cpu.accels, cpu.references
+    instance = (cpu.instance,)
     for kvm_id, entry in sorted(_fold(cpu).items()):
+        winner = entry[0]
         stream_value, destination_value = cpu.values.get(kvm_id, (None, None))
         registers.append(
             RegisterResult(
                 kvm_id,
-                _describe(kvm_id, entry.accel, accel),
-                entry.status,
-                entry.tolerated,
-                entry.kind,
-                entry.reference,
-                tuple(entry.lines),
-                (cpu.instance,),
+                _describe(kvm_id, ACCELS[accels[winner]], accel),
+                STATUSES[statuses[winner]],
+                bool(entry[1]),
+                KINDS[kinds[winner]],
+                references[winner],
+                tuple(cpu.line_ref(position) for position in entry[2:]),
+                instance,
                 stream_value,
                 destination_value,
             )
@@ -125,13 +119,14 @@ def _process(process: ProcessInfo | None) -> QemuProcess | None:
     )
 
 
-def outcome(attempt: Attempt) -> tuple[Outcome, str]:
-    """What became of the attempt, and why that word."""
+def outcome(attempt: Attempt, fatal: Iterable[int] = ()) -> tuple[Outcome, str]:
+    """What became of the attempt, and why that word (``fatal``: the registers of the stream
+    the destination does not know and did not tolerate)."""
     if attempt.from_streams:
         return Outcome.UNKNOWN, "saved streams show both lists, not whether QEMU loads them"
     phase = attempt.phase
     if phase is Phase.FAILED:
-        return Outcome.FAILED, _failure_detail(attempt)
+        return Outcome.FAILED, _failure_detail(attempt, sorted(fatal))
     if phase is Phase.GAVE_UP:
         return Outcome.FAILED, "QEMU stopped reading the stream before its end"
     if phase is Phase.LOADED:
@@ -152,19 +147,31 @@ def outcome(attempt: Attempt) -> tuple[Outcome, str]:
     return Outcome.IN_PROGRESS, "QEMU waits for the incoming stream; no error logged"
 
 
-def _failure_detail(attempt: Attempt) -> str:
+def _failure_detail(attempt: Attempt, fatal: list[int]) -> str:
+    """Every reason the log gives for the failure, most telling first."""
     if attempt.properties:
         return "QEMU refused to start: a property could not be applied"
+    reasons = []
+    if fatal:
+        names = _names(fatal, attempt)
+        reasons.append(f"{names} in the stream {'is' if len(fatal) == 1 else 'are'} unknown here")
     if attempt.refused:
-        return "the destination's KVM refused a register of the CPU state"
-    if not attempt.errors:
-        return "a register of the stream is unknown on the destination"
-    return "QEMU said the load failed"
+        names = _names([refused.kvm_id for refused in attempt.refused], attempt, Accel.KVM)
+        reasons.append(f"the destination's KVM refused {names}")
+    state = next((e for e in attempt.errors if e.kind == FailureKind.STATE), None)
+    if state is not None:
+        reasons.append(f"the destination cannot read the stream's device state ({state.detail})")
+    return "; ".join(reasons) or "QEMU said the load failed"
+
+
+def _names(ids: list[int], attempt: Attempt, accel: Accel | None = None) -> str:
+    known = accel or _accel(attempt)[0]
+    names = [describe(kvm_id, known).name for kvm_id in ids[:4]]
+    return ", ".join(names) + (f" and {len(ids) - 4} more" if len(ids) > 4 else "")
 
 
 def summarize(attempt: Attempt) -> AttemptSummary:
     """The summary of an attempt (cheap: no names, no lines)."""
-    verdict, detail = outcome(attempt)
     accel, evidence = _accel(attempt)
     sets: dict[str, set[int]] = {
         name: set()
@@ -175,23 +182,26 @@ def summarize(attempt: Attempt) -> AttemptSummary:
     cpus: list[CpuSummary] = []
     for cpu in attempt.sorted_cpus():
         folded = _fold(cpu)
-        per_status = Counter(entry.status for entry in folded.values())
+        per_status = [0] * len(STATUSES)
+        statuses, kinds = cpu.statuses, cpu.kinds
+        for kvm_id, (winner, tolerated, *_) in folded.items():
+            status = statuses[winner]
+            per_status[status] += 1
+            sets[_category(status, tolerated, kinds[winner])].add(kvm_id)
+            values = cpu.values.get(kvm_id)
+            if values is not None:
+                if values[0] is not None:
+                    stream_values.setdefault(kvm_id, values[0])
+                if values_differ(STATUSES[status], *values):
+                    differs.add(kvm_id)
         cpus.append(
             CpuSummary(
                 cpu.instance,
                 cpu.stream_count,
                 cpu.destination_count,
-                tuple((status, per_status[status]) for status in STATUS_ORDER),
+                tuple((status, per_status[STATUSES.index(status)]) for status in STATUS_ORDER),
             )
         )
-        for kvm_id, entry in folded.items():
-            sets[_category(entry)].add(kvm_id)
-            values = cpu.values.get(kvm_id)
-            if values is not None:
-                if values[0] is not None:
-                    stream_values.setdefault(kvm_id, values[0])
-                if values_differ(entry.status, *values):
-                    differs.add(kvm_id)
     registers = RegisterSets(
         frozenset(sets["fatal"]),
         frozenset(sets["by_property"]),
@@ -202,6 +212,7 @@ def summarize(attempt: Attempt) -> AttemptSummary:
         frozenset(differs),
         tuple(sorted(stream_values.items())),
     )
+    verdict, detail = outcome(attempt, registers.fatal)
     # A register extra on one CPU and matched on another counts where it differs.
     extra, missing = registers.extra, registers.all_missing - registers.extra
     counts = (
@@ -242,13 +253,13 @@ def summarize(attempt: Attempt) -> AttemptSummary:
     )
 
 
-def _category(entry: _Fold) -> str:
-    if entry.status is Status.EXTRA:
-        if not entry.tolerated:
+def _category(status: int, tolerated: int, kind: int) -> str:
+    if status == _EXTRA:
+        if not tolerated:
             return "fatal"
-        return "by_property" if entry.kind is MessageKind.XMIG_MISSING_AS_EXPECTED else "tolerated"
-    if entry.status is Status.MISSING:
-        return "missing_tol" if entry.tolerated else "missing"
+        return "by_property" if kind == _BY_PROPERTY else "tolerated"
+    if status == _MISSING:
+        return "missing_tol" if tolerated else "missing"
     return "matched"
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
 from parsers.logevents import (
+    ENDS_PROCESS,
     REGISTER_KINDS,
     CommandLineSeen,
     CpuCounts,
@@ -118,12 +119,13 @@ class Naming(enum.StrEnum):
     STREAMS = "streams"  # from saved migration streams: everything, values included
 
 
-_KINDS: Final = tuple(MessageKind)
-_KIND_CODE: Final = {kind: code for code, kind in enumerate(_KINDS)}
-_ACCELS: Final = tuple(Accel)
-_ACCEL_CODE: Final = {accel: code for code, accel in enumerate(_ACCELS)}
-_STATUSES: Final = tuple(Status)
-_STATUS_CODE: Final = {status: code for code, status in enumerate(_STATUSES)}
+# The compact store keeps enums as small codes: their positions in these tuples.
+KINDS: Final = tuple(MessageKind)
+ACCELS: Final = tuple(Accel)
+STATUSES: Final = tuple(Status)
+_KIND_CODE: Final = {kind: code for code, kind in enumerate(KINDS)}
+_ACCEL_CODE: Final = {accel: code for code, accel in enumerate(ACCELS)}
+_STATUS_CODE: Final = {status: code for code, status in enumerate(STATUSES)}
 
 
 class RegisterNote(NamedTuple):
@@ -183,17 +185,20 @@ class CpuState:
 
     def notes(self) -> Iterator[RegisterNote]:
         for index, kvm_id in enumerate(self.ids):
-            kind = _KINDS[self.kinds[index]]
+            kind = KINDS[self.kinds[index]]
             tolerated = REGISTER_KINDS.get(kind, (Status.MATCHED, False))[1]
             yield RegisterNote(
                 kvm_id,
-                _STATUSES[self.statuses[index]],
+                STATUSES[self.statuses[index]],
                 tolerated,
                 kind,
-                _ACCELS[self.accels[index]],
+                ACCELS[self.accels[index]],
                 self.references[index],
-                LineRef(self.sources[index], self.lines[index], self.offsets[index]),
+                self.line_ref(index),
             )
+
+    def line_ref(self, index: int) -> LineRef:
+        return LineRef(self.sources[index], self.lines[index], self.offsets[index])
 
     def extend(self, other: CpuState) -> None:
         """Add ``other``'s mentions after this CPU's own (merging two files of one QEMU)."""
@@ -251,6 +256,7 @@ class ErrorLine:
     text: str
     kind: str  # a FailureKind, or a message level for warnings, or a problem's description
     message: MessageKind = MessageKind.QEMU_MESSAGE
+    detail: str | None = None  # what the destination could not read (state failures)
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,8 +275,8 @@ class RefusedRegister:
     """A register the destination's KVM refused while putting the loaded CPU state."""
 
     kvm_id: int
+    kind: MessageKind  # a value refused, or a register unknown to KVM
     reference: str
-    accel: Accel
     value: int | None  # the value the stream carried, when KVM said it
     current: int | None  # what KVM holds instead
     line: LineRef
@@ -500,11 +506,18 @@ class SourceBuilder:
                 self._apply_failure(event, ref)
             case RegisterRefused():
                 current = self._attempt(event.line)
-                current.refused.append(
-                    RefusedRegister(
-                        event.kvm_id, event.reference, event.accel, event.value, event.current, ref
+                # KVM is told the state twice (the CPU's load, then the put after it): once each.
+                if all(refused.kvm_id != event.kvm_id for refused in current.refused):
+                    current.refused.append(
+                        RefusedRegister(
+                            event.kvm_id,
+                            event.kind,
+                            event.reference,
+                            event.value,
+                            event.current,
+                            ref,
+                        )
                     )
-                )
                 current.accels.setdefault(event.accel, event.kind)
                 self._error(current, event, event.raw, FailureKind.REGISTER)
                 current.has_messages = True
@@ -589,8 +602,12 @@ class SourceBuilder:
         raw: str,
         failure: FailureKind,
     ) -> None:
+        last = attempt.errors[-1] if attempt.errors else None
+        if last is not None and (last.source, last.line) == (self.name, event.line):
+            return  # one line, two facts (11.x's chained error): listed once
+        detail = event.detail if isinstance(event, LoadFailed) else None
         attempt.errors.append(
-            ErrorLine(self.name, event.line, event.offset, raw, failure, event.kind)
+            ErrorLine(self.name, event.line, event.offset, raw, failure, event.kind, detail)
         )
 
     def _apply_register(self, event: RegisterSeen, ref: LineRef) -> None:
@@ -627,7 +644,7 @@ class SourceBuilder:
         self._error(current, event, event.raw, event.failure)
         if event.instance is not None and event.device == "cpu":
             self._relabel_cpu(current, event.instance)
-        if event.failure in (FailureKind.LOAD, FailureKind.ASSERTION):
+        if event.kind in ENDS_PROCESS:
             current.closed = True  # QEMU exits after this line
         self._touch(current, event, Signal.FAILURE)
 

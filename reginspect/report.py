@@ -10,9 +10,10 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
-from parsers.logevents import Status
+from parsers.catalogue import describe
+from parsers.logevents import MessageKind, Status
 from parsers.regids import Accel, format_id
-from reginspect.model import ErrorLine, Naming
+from reginspect.model import ErrorLine, Naming, RefusedRegister
 from reginspect.results import (
     STATUS_ORDER,
     AttemptResult,
@@ -47,18 +48,20 @@ def _hex(value: int | None) -> str | None:
 
 def register_json(register: RegisterResult, attempt_source: str) -> JsonDict:
     info = register.info
-    data: JsonDict = {
-        "id": format_id(register.kvm_id),
-        "name": info.name,
-        "status": str(register.status),
-        "tolerated": register.tolerated,
-        "lines": [ref.line for ref in register.lines],
-        "raw": register.reference,
-        "kind": info.kind,
-        "known": info.known,
-        "aliases": list(info.aliases),
-        "evidence": str(register.kind),
-    }
+    data: JsonDict = OneLine(
+        {
+            "id": format_id(register.kvm_id),
+            "name": info.name,
+            "status": str(register.status),
+            "tolerated": register.tolerated,
+            "lines": [ref.line for ref in register.lines],
+            "raw": register.reference,
+            "kind": info.kind,
+            "known": info.known,
+            "aliases": list(info.aliases),
+            "evidence": str(register.kind),
+        }
+    )
     sources = {ref.source for ref in register.lines}
     if sources and sources != {attempt_source}:
         data["source"] = sorted(sources)[0]
@@ -116,6 +119,7 @@ def attempt_json(result: AttemptResult) -> JsonDict:
         },
         "cpus": [_cpu_json(cpu, summary.source) for cpu in result.cpus],
         "hidden": [format_id(kvm_id) for kvm_id in sorted(summary.hidden)],
+        "refused": [_refused_json(refused) for refused in summary.refused],
         "properties": [
             {
                 "line": p.line,
@@ -128,6 +132,25 @@ def attempt_json(result: AttemptResult) -> JsonDict:
         ],
         "errors": [_error_json(error) for error in result.errors],
         "advice": list(result.advice),
+    }
+
+
+_REFUSALS: Final = {
+    MessageKind.KVM_SET_VALUE: "value",
+    MessageKind.KVM_SET_UNKNOWN: "unknown",
+    MessageKind.KVM_SET_ERROR: "error",
+}
+
+
+def _refused_json(refused: RefusedRegister) -> JsonDict:
+    return {
+        "id": format_id(refused.kvm_id),
+        "name": describe(refused.kvm_id, Accel.KVM).name,
+        "refusal": _REFUSALS.get(refused.kind, "error"),
+        "value": _hex(refused.value),
+        "current": _hex(refused.current),
+        "line": refused.line.line,
+        "source": refused.line.source,
     }
 
 
@@ -173,19 +196,42 @@ def render_parts(report: Report, form: str, *, matched: bool = False) -> Iterato
         yield from _text_parts(report, matched=matched)
 
 
+class OneLine(dict[str, Any]):
+    """A JSON object written on one line: a register (a report lists thousands of them; one a
+    line is quick to write and to grep)."""
+
+
+def _dump(value: object, level: int) -> str:
+    """JSON indented by two spaces a level, ``OneLine`` objects on one line. ensure_ascii
+    escapes every control and non-ASCII character: nothing in a log survives raw."""
+    if isinstance(value, OneLine):
+        return json.dumps(value, ensure_ascii=True)
+    if isinstance(value, dict | list) and value:
+        inner = "\n" + "  " * (level + 1)
+        if isinstance(value, dict):
+            items = [
+                f"{json.dumps(key, ensure_ascii=True)}: {_dump(item, level + 1)}"
+                for key, item in value.items()
+            ]
+            opening, closing = "{", "}"
+        else:
+            items = [_dump(item, level + 1) for item in value]
+            opening, closing = "[", "]"
+        return opening + inner + ("," + inner).join(items) + "\n" + "  " * level + closing
+    return json.dumps(value, ensure_ascii=True)
+
+
 def _json_parts(report: Report) -> Iterator[str]:
-    # ensure_ascii escapes every control and non-ASCII character: nothing in a log survives raw.
     head = {"schema": SCHEMA, "sources": list(report.sources)}
-    yield json.dumps(head, indent=2, ensure_ascii=True)[:-2] + ',\n  "attempts": ['
+    yield _dump(head, 0)[:-2] + ',\n  "attempts": ['
     for number, result in enumerate(report.attempts):
-        text = json.dumps(attempt_json(result), indent=2, ensure_ascii=True)
-        yield ("," if number else "") + "\n    " + text.replace("\n", "\n    ")
+        yield ("," if number else "") + "\n    " + _dump(attempt_json(result), 2)
     yield "\n  ]," if report.attempts else "],"
     tail = {
         "suggestions": [suggestion_json(suggestion) for suggestion in report.suggestions],
         "problems": list(report.problems),
     }
-    yield json.dumps(tail, indent=2, ensure_ascii=True)[1:] + "\n"
+    yield _dump(tail, 0)[1:] + "\n"
 
 
 def summary_line(summary: AttemptSummary, cpus: tuple[CpuResult, ...]) -> str:

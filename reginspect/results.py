@@ -12,7 +12,7 @@ import datetime
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from parsers.catalogue import RegisterInfo
 from parsers.logevents import Dialect, MessageKind, Status
@@ -48,9 +48,11 @@ def values_differ(status: Status, stream_value: int | None, destination_value: i
     )
 
 
-@dataclass(frozen=True, slots=True)
-class RegisterResult:
-    """One register of one CPU (or of every CPU, merged), with its name and the lines behind it."""
+class RegisterResult(NamedTuple):
+    """One register of one CPU (or of every CPU, merged), with its name and the lines behind it.
+
+    A named tuple, not a dataclass: a dense log makes a million of them, and a frozen dataclass
+    takes several times as long to make."""
 
     kvm_id: int
     info: RegisterInfo  # the catalogue's description, shared by every mention of the register

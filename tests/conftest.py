@@ -39,8 +39,13 @@ class CorpusCase:
 
     def destination_logs(self) -> list[Path]:
         """The destination's standard error and -D trace file, as a user hands them over."""
-        logs = self.expected["logs"]
-        found = [self.file(logs.get("dst_stderr")), self.file(logs.get("dst_trace"))]
+        logs = self.expected.get("logs") or {}
+        stored = [logs.get("dst_stderr"), logs.get("dst_trace")]
+        if not logs:  # the kvm and xmig cases name no files: their standard names
+            stored = [
+                name for name in ("dst.stderr", "dst.trace.log") if (self.path / name).exists()
+            ]
+        found = [self.file(name) for name in stored]
         return [path for path in found if path is not None]
 
     def text(self, path: Path) -> str:

@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 
-from parsers.logevents import CpuCounts, LoadFailed, RegisterSeen, Status
+from parsers.logevents import (
+    CpuCounts,
+    FailureKind,
+    LoadFailed,
+    MessageKind,
+    Problem,
+    RegisterRefused,
+    RegisterSeen,
+    Status,
+)
 from parsers.logparse import parse_bytes
 from parsers.logshapes import read_line
 from tests.conftest import SAMPLES
@@ -183,3 +192,133 @@ def test_a_qemu_11_trace_file_alone_says_where_the_names_are(run_cli: Any) -> No
     assert "standard error" in advice
     assert "compatible" not in advice
     assert [s["property"] for s in data["suggestions"]] == ["log"]
+
+
+# -- KVM refusing the CPU state, and device state a destination cannot read ----------------------
+
+
+def _one(line: str) -> list[Any]:
+    return list(parse_bytes(line.encode() + b"\n"))
+
+
+@pytest.mark.parametrize(
+    ("line", "kvm_id", "value", "current", "kind"),
+    [
+        (
+            "qemu-system-aarch64: Could not set register fw reg 0 to 10003 (is 10001)",
+            0x6030000000140000,
+            0x10003,
+            0x10001,
+            MessageKind.KVM_SET_VALUE,
+        ),
+        (
+            "qemu-system-aarch64: Could not set register system register op0:3 op1:0 crn:1 "
+            "crm:0 op2:3: unknown to KVM",
+            0x603000000013C083,
+            None,
+            None,
+            MessageKind.KVM_SET_UNKNOWN,
+        ),
+        (  # QEMU 10.2 prints the system register without its prefix
+            "qemu-system-aarch64: Could not set register op0:3 op1:0 crn:9 crm:14 op2:6 to 5",
+            0x603000000013C4F6,
+            5,
+            None,
+            MessageKind.KVM_SET_VALUE,
+        ),
+        (
+            "qemu-system-aarch64: Could not set register demuxed reg 6020000000110001: "
+            "Invalid argument",
+            0x6020000000110001,
+            None,
+            None,
+            MessageKind.KVM_SET_ERROR,
+        ),
+    ],
+)
+def test_kvm_refusing_a_register_names_it(
+    line: str, kvm_id: int, value: int | None, current: int | None, kind: MessageKind
+) -> None:
+    (event,) = _one(line)
+    assert isinstance(event, RegisterRefused)
+    assert (event.kvm_id, event.value, event.current, event.kind) == (kvm_id, value, current, kind)
+
+
+def test_an_unreadable_kvm_register_name_is_a_problem_not_a_crash() -> None:
+    (event,) = _one("qemu-system-aarch64: Could not set register SVE ??? to 1")
+    assert isinstance(event, Problem)
+
+
+@pytest.mark.parametrize(
+    ("line", "kind", "detail"),
+    [
+        (
+            "vmstate_subsection_load_bad cpu: cpu/fpmr/(lookup)",
+            MessageKind.SUBSECTION_BAD,
+            "cpu/fpmr",
+        ),
+        (
+            "qemu-system-aarch64: Unknown savevm section or instance 'cpx' 0. Make sure that "
+            "your current VM setup matches your saved VM setup, including any hotplugged devices",
+            MessageKind.UNKNOWN_SECTION,
+            "cpx instance 0",
+        ),
+        (
+            "qemu-system-aarch64: savevm: unsupported version 23 for 'cpu' v22",
+            MessageKind.UNSUPPORTED_VERSION,
+            "cpu: version 23 in the stream, 22 here",
+        ),
+        (
+            "qemu-system-aarch64: Missing section footer for timer",
+            MessageKind.MISSING_FOOTER,
+            "timer",
+        ),
+        (
+            "qemu-system-aarch64: Machine type received is 'virt-10.0' and local is 'virt-9.2'",
+            MessageKind.MACHINE_MISMATCH,
+            "virt-10.0 in the stream, virt-9.2 here",
+        ),
+        (
+            "qemu-system-aarch64: Unknown savevm section type 51",
+            MessageKind.UNKNOWN_SECTION_TYPE,
+            "section type 51",
+        ),
+    ],
+)
+def test_device_state_failures_are_named(line: str, kind: MessageKind, detail: str) -> None:
+    (event,) = _one(line)
+    assert isinstance(event, LoadFailed)
+    assert (event.kind, event.failure, event.detail) == (kind, FailureKind.STATE, detail)
+
+
+def test_11_1_chains_the_state_failure_into_the_load_failure() -> None:
+    state, load = _one(
+        "qemu-system-aarch64: load of migration failed: Invalid argument: error while loading "
+        "state for instance 0x0 of device 'cpu': VM subsection 'cpu/wfxt-timex' in 'cpu' does "
+        "not exist"
+    )
+    assert isinstance(state, LoadFailed)
+    assert isinstance(load, LoadFailed)
+    assert (state.kind, state.detail, state.device) == (
+        MessageKind.SUBSECTION_BAD,
+        "cpu/wfxt-timex",
+        "cpu",
+    )
+    assert load.failure is FailureKind.LOAD
+
+
+@pytest.mark.parametrize("why", ["(prefix)", "(short)"])
+def test_normal_end_of_subsections_is_no_failure(why: str) -> None:
+    assert _one(f"vmstate_subsection_load_bad cpu/vfp: cpu/sve/{why}") == []
+
+
+def test_kvm_put_failure_ends_the_attempt_as_failed(run_cli: Any) -> None:
+    from tests.conftest import KVM_CASES
+
+    case = next(case for case in KVM_CASES if case.name == "kvm-k612-to-k73-q11")
+    data = report(run_cli, *case.destination_logs())
+    (attempt,) = data["attempts"]
+    assert attempt["outcome"] == "failed"
+    kinds = [error["kind"] for error in attempt["errors"]]
+    assert kinds == ["register", "register", "register"]
+    assert "SCTLR2_EL1" in attempt["outcome_detail"]
