@@ -29,8 +29,6 @@ from parsers.regids import (
     SVE_VLS,
     Accel,
     RegisterIdError,
-    RegisterRef,
-    candidate_references,
     cp_id,
     format_id,
     kvm_id_to_qemu_key,
@@ -360,18 +358,6 @@ def lookup_name(name: str) -> list[int]:
     return list(_tables().by_name.get(name.strip().lower(), []))
 
 
-def resolve_name(name: str) -> list[int]:
-    """The register a name means: of the ids ``lookup_name`` gives, the one whose display name it
-    is when there is exactly one (``SCTLR_EL1`` is the AArch64 register, ``SCTLR`` its AArch32
-    view); otherwise all of them (``DBGDTRTX``)."""
-    ids = lookup_name(name)
-    if len(ids) < 2:
-        return ids
-    wanted = name.strip().lower()
-    own = [kvm_id for kvm_id in ids if describe(kvm_id).name.lower() == wanted]
-    return own if len(own) == 1 else ids
-
-
 def catalogue_ids() -> list[int]:
     """Every id the catalogue names (for round-trip tests)."""
     tables = _tables()
@@ -391,30 +377,6 @@ def describe(kvm_id: int, accel: Accel = Accel.UNKNOWN) -> RegisterInfo:
     if arch == ARCH_ARM64:
         return _describe_arm64(kvm_id, size, group, index, accel)
     return _describe_arm(kvm_id, size, group, index)
-
-
-def describe_references(
-    text: str, accel: Accel | None = None
-) -> Iterator[tuple[int, int, RegisterRef, RegisterInfo]]:
-    """Every register reference ``find_references`` finds in free text, in order, with its
-    description under ``accel`` (default: what each form implies). Never raises.
-
-    Each distinct register is described once: a large log names more of them than describe()'s
-    cache holds, and would otherwise pay for every repeat again.
-    """
-    infos: dict[tuple[int, Accel], RegisterInfo | None] = {}
-    for start, end, ref in candidate_references(text):
-        key = (ref.kvm_id, accel or ref.accel)
-        if key in infos:
-            info = infos[key]
-        else:
-            try:
-                info = describe(*key)
-            except RegisterIdError:
-                info = None
-            infos[key] = info
-        if info is not None:
-            yield start, end, ref, info
 
 
 def _expect_size(kvm_id: int, size: int, *allowed: int) -> None:

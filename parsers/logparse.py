@@ -33,7 +33,8 @@ from parsers.logevents import (
     SectionStarted,
     Status,
 )
-from parsers.regids import Accel, RegisterIdError, find_references, parse_reference
+from parsers.regforms import find_references, parse_reference
+from parsers.regids import Accel, RegisterIdError
 
 # The header of each start in a libvirt domain log; the QEMU command line follows it, one option a
 # line ending in " \\".

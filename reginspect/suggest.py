@@ -18,7 +18,8 @@ from typing import Any
 
 from parsers.catalogue import describe, lookup_name
 from parsers.logevents import Status
-from parsers.regids import RegisterIdError, format_id, parse_reference
+from parsers.regforms import parse_reference
+from parsers.regids import RegisterIdError, format_id
 from reginspect.advice import TRACE_OPTIONS_11, TRACE_OPTIONS_XMIG, register_names
 from reginspect.model import Attempt, Naming, Outcome
 
