@@ -9,7 +9,6 @@ that callers never copy a chunk to look at part of it.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from collections.abc import Callable, Iterable
 
 Finder = Callable[[bytes, bytes, int, int], list[int]]
@@ -32,14 +31,12 @@ def _python_find_all(
 
 def _load_memmem() -> Finder | None:
     try:
-        name = ctypes.util.find_library("c")
+        # The C library the interpreter already runs on (dlopen(NULL)): ctypes.util.find_library
+        # would start ldconfig, 17 ms of every start-up. Windows has no such handle (TypeError).
         # PyDLL keeps the GIL across calls: releasing it for every short memmem call makes a
         # busy second thread (the TUI's) win it back each time, and parsing crawls.
-        libc = ctypes.PyDLL(name) if name else None
-        memmem = libc.memmem if libc is not None else None
-    except (OSError, AttributeError):
-        return None
-    if memmem is None:
+        memmem = ctypes.PyDLL(None).memmem
+    except (OSError, AttributeError, TypeError):
         return None
     memmem.restype = ctypes.c_void_p
     memmem.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
