@@ -192,8 +192,10 @@ def _checked(ref: RegisterRef) -> RegisterRef:
 # in ``ram_load_loop`` traces): only 64-bit ids and the keys QEMU prints for registers it really
 # migrates (AArch64 ``0x1013....``, AArch32 non-secure ``0x200e....``/``0x200f....``) count.
 # QEMU's ``system register 0x...`` form takes any key.
-_WORTH_A_KEY = re.compile(r"0*(?:[0-9a-fA-F]{9,}|1013[0-9a-fA-F]{4}|200[efEF][0-9a-fA-F]{4})")
-_WORTH_A_NAME = re.compile(r"[A-Z][A-Z0-9]*_[A-Z0-9_]+|[A-Z]{2,}[A-Z0-9]*\d[A-Z0-9]*|[A-Z]{4,}")
+# These and _PATTERN_STARTS are compiled on first use (re caches them): only searches of free text
+# need them, and reading a log usually makes none, so start-up does not pay for them.
+_WORTH_A_KEY: Final = r"0*(?:[0-9a-fA-F]{9,}|1013[0-9a-fA-F]{4}|200[efEF][0-9a-fA-F]{4})"
+_WORTH_A_NAME: Final = r"[A-Z][A-Z0-9]*_[A-Z0-9_]+|[A-Z]{2,}[A-Z0-9]*\d[A-Z0-9]*|[A-Z]{4,}"
 
 
 def find_references(text: str) -> list[tuple[int, int, RegisterRef]]:
@@ -257,9 +259,9 @@ def candidate_references(text: str) -> Iterator[tuple[int, int, RegisterRef]]:
 def _candidate(match: re.Match[str]) -> RegisterRef | None:
     """The reference a match stands for, None for a false hit or an impossible value."""
     kind = match.lastgroup
-    if kind == "name" and not _WORTH_A_NAME.fullmatch(match.group(0)):
+    if kind == "name" and not re.fullmatch(_WORTH_A_NAME, match.group(0)):
         return None
-    if kind == "hex" and not _WORTH_A_KEY.fullmatch(match.group("hex_digits")):
+    if kind == "hex" and not re.fullmatch(_WORTH_A_KEY, match.group("hex_digits")):
         return None
     try:
         return _ref_from_match(match)
@@ -279,9 +281,9 @@ _LITERAL_STARTS: Final = (
     "SVE ",
 )
 _PATTERN_STARTS: Final = (
-    re.compile(r"0[xX]0*(?:[46]0[0-9a-fA-F]{14}|1013[0-9a-fA-F]{4}|200[efEF][0-9a-fA-F]{4})\b"),
-    re.compile(r"p1[45],"),
-    re.compile(r"\b(?:[A-Z][A-Z0-9]*_|[A-Z]{2})"),  # what _WORTH_A_NAME may take; S3_0_C15_C2_7
+    r"0[xX]0*(?:[46]0[0-9a-fA-F]{14}|1013[0-9a-fA-F]{4}|200[efEF][0-9a-fA-F]{4})\b",
+    r"p1[45],",
+    r"\b(?:[A-Z][A-Z0-9]*_|[A-Z]{2})",  # what _WORTH_A_NAME may take; S3_0_C15_C2_7
 )
 
 
@@ -293,5 +295,5 @@ def _candidates(text: str) -> list[int]:
             starts.add(position)
             position = text.find(literal, position + 1)
     for pattern in _PATTERN_STARTS:
-        starts.update(match.start() for match in pattern.finditer(text))
+        starts.update(match.start() for match in re.finditer(pattern, text))
     return sorted(starts)
