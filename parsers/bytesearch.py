@@ -8,14 +8,16 @@ that callers never copy a chunk to look at part of it.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
+import functools
 from collections.abc import Callable, Iterable
 
 Finder = Callable[[bytes, bytes, int, int], list[int]]
 
 # Below this, bytes.count is as fast as the replace trick of count_newlines and copies nothing.
 _SMALL = 4096
+# Below this, bytes.find (under half memmem's speed) loses less time than importing ctypes takes
+# (3 ms), so a small log never loads it; the chunks of a large one (1 MiB and up) are above.
+_MEMMEM_MIN = 256 << 10
 
 
 def _python_find_all(
@@ -30,16 +32,17 @@ def _python_find_all(
     return found
 
 
-def _load_memmem() -> Finder | None:
+@functools.cache
+def _memmem() -> Finder | None:
+    import ctypes  # here: only searches of large buffers need it
+
     try:
-        name = ctypes.util.find_library("c")
+        # The C library the interpreter already runs on (dlopen(NULL)): ctypes.util.find_library
+        # would start ldconfig, 17 ms of every start-up. Windows has no such handle (TypeError).
         # PyDLL keeps the GIL across calls: releasing it for every short memmem call makes a
         # busy second thread (the TUI's) win it back each time, and parsing crawls.
-        libc = ctypes.PyDLL(name) if name else None
-        memmem = libc.memmem if libc is not None else None
-    except (OSError, AttributeError):
-        return None
-    if memmem is None:
+        memmem = ctypes.PyDLL(None).memmem
+    except (OSError, AttributeError, TypeError):
         return None
     memmem.restype = ctypes.c_void_p
     memmem.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
@@ -64,9 +67,6 @@ def _load_memmem() -> Finder | None:
     return find_all
 
 
-_FAST = _load_memmem()
-
-
 def _bounds(buf: bytes, start: int, end: int | None) -> tuple[int, int]:
     length = len(buf)
     end = length if end is None else min(max(end, 0), length)
@@ -76,8 +76,9 @@ def _bounds(buf: bytes, start: int, end: int | None) -> tuple[int, int]:
 def find_all(buf: bytes, needle: bytes, start: int = 0, end: int | None = None) -> list[int]:
     """Every offset where ``needle`` starts within ``buf[start:end]``, ascending."""
     start, end = _bounds(buf, start, end)
-    if _FAST is not None:
-        return _FAST(buf, needle, start, end)
+    fast = _memmem() if end - start >= _MEMMEM_MIN else None
+    if fast is not None:
+        return fast(buf, needle, start, end)
     return _python_find_all(buf, needle, start, end)
 
 

@@ -1,15 +1,18 @@
 """Register names: the architectural AArch64 table and QEMU's own definitions (package data),
 plus KVM's pseudo-registers. Unknown encodings get the assembler's generic name, marked unknown.
+
+The names are read from two sorted tables in ``parsers/data`` that ``parsers.catalogue_build``
+makes from the vendored TSVs: one read and split, then a binary search per register.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
-import itertools
-import re
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import resources
+from typing import NamedTuple
 
 from parsers.regids import (
     ARCH_ARM64,
@@ -29,9 +32,6 @@ from parsers.regids import (
     SVE_VLS,
     Accel,
     RegisterIdError,
-    RegisterRef,
-    candidate_references,
-    cp_id,
     format_id,
     kvm_id_to_qemu_key,
     split_id,
@@ -78,16 +78,6 @@ TIMER_QUIRK = {
     TIMER_CVAL: ("KVM_REG_ARM_TIMER_CVAL", "the virtual timer's compare value"),
 }
 
-BOGUS_DBGDTRTX = cp_id(14, 3, 0, 5, 0)
-DISPLAY_OVERRIDES = {
-    BOGUS_DBGDTRTX: (
-        "DBGDTRTX",
-        "QEMU keeps this bogus AArch32 encoding (p14, 3, c0, c5, 0) registered only so that "
-        'streams of older QEMU still load (commit 4f2b82f60, "Reinstate bogus AArch32 '
-        'DBGDTRTX register for migration compat"); QEMU names it BOGUS_DBGDTR_EL0.',
-    ),
-}
-
 
 def _core_names() -> dict[int, tuple[str, int]]:
     """Offset (in 32-bit units) of ``struct kvm_regs`` -> (name, size field)."""
@@ -103,235 +93,53 @@ def _core_names() -> dict[int, tuple[str, int]]:
 CORE_NAMES = _core_names()
 
 
-# The AArch32 name of registers QEMU defines for both states (``both`` in qemu-cpregs.tsv, where
-# QEMU spells both views alike) and of AArch64 registers architecturally mapped to AArch32 ones
-# (Arm ARM, "AArch32 System register ... is architecturally mapped to AArch64 ..."). Every name
-# here is also QEMU's own name for an AArch32 definition or a standard Arm ARM name. Where a
-# register has none it is left out rather than guessed: the ``p15, ...`` view still shows.
-AARCH32_NAMES: dict[str, tuple[str, ...]] = {
-    # cp14 debug registers (``both``)
-    "MDSCR_EL1": ("DBGDSCRext",),
-    "OSDTRRX_EL1": ("DBGDTRRXext",),
-    "OSDTRTX_EL1": ("DBGDTRTXext",),
-    "OSECCR_EL1": ("DBGOSECCR",),
-    "OSLAR_EL1": ("DBGOSLAR",),
-    "OSLSR_EL1": ("DBGOSLSR",),
-    "OSDLR_EL1": ("DBGOSDLR",),
-    "MDCCINT_EL1": ("DBGDCCINT",),
-    "DBGCLAIMSET_EL1": ("DBGCLAIMSET",),
-    "DBGCLAIMCLR_EL1": ("DBGCLAIMCLR",),
-    # cp15 (``both``)
-    "PMMIR_EL1": ("PMMIR",),
-    "CONTEXTIDR_EL1": ("CONTEXTIDR",),
-    "CPACR_EL1": ("CPACR",),
-    "AFSR0_EL1": ("ADFSR",),
-    "AFSR1_EL1": ("AIFSR",),
-    "ISR_EL1": ("ISR",),
-    "CNTKCTL_EL1": ("CNTKCTL",),
-    "TTBR0_EL1": ("TTBR0",),
-    "TTBR1_EL1": ("TTBR1",),
-    "AMAIR_EL1": ("AMAIR0",),
-    "HACR_EL2": ("HACR",),
-    "ESR_EL2": ("HSR",),
-    "FAR_EL2": ("HDFAR",),
-    "VBAR_EL2": ("HVBAR",),
-    "CPTR_EL2": ("HCPTR",),
-    "MAIR_EL2": ("HMAIR0",),
-    "AMAIR_EL2": ("HAMAIR0",),
-    "AFSR0_EL2": ("HADFSR",),
-    "AFSR1_EL2": ("HAIFSR",),
-    "TCR_EL2": ("HTCR",),
-    "SCTLR_EL2": ("HSCTLR",),
-    "TPIDR_EL2": ("HTPIDR",),
-    "CNTHCTL_EL2": ("CNTHCTL",),
-    "CNTHP_TVAL_EL2": ("CNTHP_TVAL",),
-    "CNTHP_CTL_EL2": ("CNTHP_CTL",),
-    "HSTR_EL2": ("HSTR",),
-    "DISR_EL1": ("DISR",),
-    "ERRIDR_EL1": ("ERRIDR",),
-    "VDISR_EL2": ("VDISR",),
-    "VSESR_EL2": ("VDFSR",),
-    "RVBAR_EL1": ("RVBAR",),
-    "RMR_EL1": ("RMR",),
-    "MDCR_EL2": ("HDCR",),
-    "MIDR_EL1": ("MIDR",),
-    "REVIDR_EL1": ("REVIDR",),
-    "MPIDR_EL1": ("MPIDR",),
-    "ACTLR_EL1": ("ACTLR",),
-    "ACTLR_EL2": ("HACTLR",),
-    "VBAR_EL1": ("VBAR",),
-    "SCTLR_EL1": ("SCTLR",),
-    # AArch64-only definitions in QEMU whose AArch32 views QEMU defines separately
-    "TCR_EL1": ("TTBCR", "TTBCR2"),
-    "ESR_EL1": ("DFSR",),
-    "FAR_EL1": ("DFAR", "IFAR"),
-    "MAIR_EL1": ("MAIR0", "MAIR1"),
-    "TPIDR_EL1": ("TPIDRPRW",),
-    "TPIDR_EL0": ("TPIDRURW",),
-    "TPIDRRO_EL0": ("TPIDRURO",),
-    "MDRAR_EL1": ("DBGDRAR",),
-    "MDCCSR_EL0": ("DBGDSCRint",),
-    "DBGVCR32_EL2": ("DBGVCR",),
-    "IFSR32_EL2": ("IFSR",),
-    "DACR32_EL2": ("DACR",),
-    "TEECR32_EL1": ("TEECR",),
-    "TEEHBR32_EL1": ("TEEHBR",),
-}
-_DEBUG_LOOP = re.compile(r"(DBG[BW][VC]R\d+)_EL1")
+IDS_TABLE = "catalogue-ids.tsv"
+NAMES_TABLE = "catalogue-names.tsv"
 
 
-def aarch32_names(aa64_name: str) -> tuple[str, ...]:
-    """The AArch32 name(s) of an AArch64 register, () where the tables give none."""
-    match = _DEBUG_LOOP.fullmatch(aa64_name)
-    if match:
-        return (match.group(1),)
-    return AARCH32_NAMES.get(aa64_name, ())
-
-
-@dataclass(slots=True)
-class _Tables:
-    names: dict[int, list[str]]  # id -> names, preferred first
-    notes: dict[int, str]
-    by_name: dict[str, list[int]]  # lower-case name -> ids
-
-
-def _rows(filename: str) -> Iterator[list[str]]:
-    text = resources.files("parsers").joinpath("data", filename).read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            yield line.split("\t")
-
-
-def _number(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
-
-
-def _add(names: dict[int, list[str]], kvm_id: int, *new: str) -> None:
-    entry = names.setdefault(kvm_id, [])
-    for name in new:
-        if name and name not in entry:
-            entry.append(name)
-
-
-@dataclass(frozen=True, slots=True)
-class _QemuRow:
-    state: str  # aa64 | aa32 | both
-    cp: int | None  # 14 or 15 for an AArch32 view
-    op0: int | None  # the AArch64 view's op0
-    fields: tuple[int | None, ...]  # op1, CRn, CRm, op2; None = CP_ANY
-    name: str
-    flags: str
-
-
-def _qemu_rows() -> Iterator[_QemuRow]:
-    for row in _rows("qemu-cpregs.tsv"):
-        if len(row) < 9:
-            continue
-        state, cp_text, op0_text, *encoding = row[:7]
-        numbers = tuple(None if value == "CP_ANY" else _number(value) for value in encoding)
-        if any(n is None and v != "CP_ANY" for n, v in zip(numbers, encoding, strict=True)):
-            continue  # an expression, not an encoding
-        cp = _number(cp_text) if cp_text else 15
-        yield _QemuRow(state, cp, _number(op0_text), numbers, row[7], row[8])
+class _Tables(NamedTuple):
+    ids: list[str]  # IDS_TABLE's rows: first id, count, note, names; by id
+    names: list[str]  # NAMES_TABLE's rows: lower-case name, its ids; by name
 
 
 @functools.cache
 def _tables() -> _Tables:
-    names: dict[int, list[str]] = {}
-    notes: dict[int, str] = {}
-    for line in _rows("sysregs-aarch64.tsv"):
-        fields = [_number(value) for value in line[:5]]
-        if None in fields or len(line) < 6:
-            continue
-        op0, op1, crn, crm, op2 = (value or 0 for value in fields)
-        aliases = line[6].replace(",", " ").split() if len(line) > 6 else []
-        _add(names, sysreg_id(op0, op1, crn, crm, op2), line[5], *aliases)
-    any_value: list[_QemuRow] = []
-    aa32_by_name: dict[str, list[int]] = {}  # QEMU's AArch32 name -> ids (exact rows)
-    aa64_by_name: dict[str, int] = {}  # QEMU's AArch64-only name -> id
-    for row in _qemu_rows():
-        has_aa64_view = row.state in ("aa64", "both") and row.op0 is not None and row.op0 >= 2
-        aa64: int | None = None
-        if has_aa64_view and row.op0 is not None and None not in row.fields:
-            aa64 = sysreg_id(row.op0, *(n or 0 for n in row.fields))
-            _add(names, aa64, row.name)
-            if row.state == "aa64":
-                aa64_by_name.setdefault(row.name, aa64)
-        if row.state not in ("aa32", "both") or row.cp is None:
-            continue
-        is64 = "ARM_CP_64BIT" in row.flags
-        if None in row.fields:
-            any_value.append(row)  # named after the exact rows
-            continue
-        op1, crn, crm, op2 = (n or 0 for n in row.fields)
-        kvm_id = cp_id(row.cp, op1, crn, crm, op2, is64=is64)
-        if row.state == "aa32":
-            _add(names, kvm_id, row.name)
-            if "ARM_CP_NOP" not in row.flags:
-                aa32_by_name.setdefault(row.name, []).append(kvm_id)
-            continue
-        # ``both``: one definition, two views under one QEMU name.
-        view = cp_generic_name(kvm_id)
-        aa32 = aarch32_names(row.name) or ((row.name,) if "_EL" not in row.name else ())
-        _add(names, kvm_id, *aa32, row.name)
-        if aa64 is None:
-            continue
-        _add(names, aa64, *aa32, view)
-        label = f"{aa32[0]} ({view})" if aa32 else view
-        notes.setdefault(
-            aa64,
-            "QEMU defines it for both states; on 32-bit guests it is the AArch32 register "
-            f"{label} and still migrates under this AArch64 id.",
-        )
-        notes.setdefault(
-            kvm_id,
-            f"The AArch32 view of {row.name}, which QEMU defines for both states "
-            f"(AArch64 id {format_id(aa64)}).",
-        )
-    # QEMU registers a CP_ANY field once per value, under the same name: name every value that
-    # no exact definition names.
-    for row in any_value:
-        is64 = "ARM_CP_64BIT" in row.flags
-        ranges = [range(8), range(16), range(16), range(8)]
-        choices = [
-            [n] if n is not None else list(r) for n, r in zip(row.fields, ranges, strict=True)
-        ]
-        for op1, crn, crm, op2 in itertools.product(*choices):
-            kvm_id = cp_id(
-                row.cp or 15, op1, 0 if is64 else crn, crm, 0 if is64 else op2, is64=is64
-            )
-            if kvm_id not in names:
-                names[kvm_id] = [row.name]
-    # AArch32 views of AArch64 registers: the Arm ARM mappings above, and QEMU's own pairs
-    # (an AArch64 ``X_EL0``/``X_EL1`` defined beside an AArch32 ``X``).
-    for name, aa64 in aa64_by_name.items():
-        twins = list(aarch32_names(name))
-        match = re.fullmatch(r"(.+)_EL[01]", name)
-        if match and match.group(1) in aa32_by_name:
-            twins.append(match.group(1))
-        for twin in twins:
-            _add(names, aa64, twin)
-            for kvm_id in aa32_by_name.get(twin, []):
-                _add(names, kvm_id, name)
-    for kvm_id, (display, note) in DISPLAY_OVERRIDES.items():
-        names[kvm_id] = [display, *[n for n in names.get(kvm_id, []) if n != display]]
-        notes[kvm_id] = note
-    by_name: dict[str, list[int]] = {}
-    for kvm_id, entry in names.items():
-        for name in entry:
-            ids = by_name.setdefault(name.lower(), [])
-            if kvm_id not in ids:
-                ids.append(kvm_id)
-    for kvm_id, name in _pseudo_names():
-        ids = by_name.setdefault(name.lower(), [])
-        if kvm_id not in ids:
-            ids.append(kvm_id)
-    for ids in by_name.values():
-        ids.sort()
-    return _Tables(names, notes, by_name)
+    return _Tables(_table_rows(IDS_TABLE), _table_rows(NAMES_TABLE))
 
 
-def _pseudo_names() -> Iterator[tuple[int, str]]:
+def _table_rows(filename: str) -> list[str]:
+    # Read beside this module rather than through importlib.resources, whose imports (pathlib,
+    # tempfile, zipfile...) cost more start-up than everything else here: the package is files.
+    path = os.path.join(os.path.dirname(__file__), "data", filename)
+    with open(path, encoding="utf-8") as table:
+        text = table.read()
+    start = 0
+    while text.startswith("#", start):
+        start = text.index("\n", start) + 1
+    return text[start:].rstrip("\n").split("\n")
+
+
+def _first_id(row: str) -> int:
+    return int(row[:16], 16)
+
+
+def _row_name(row: str) -> str:
+    return row[: row.index("\t")]
+
+
+def _entry(kvm_id: int) -> tuple[list[str], str]:
+    """The names (preferred first) and the note of an id, ([], "") where the tables have none."""
+    rows = _tables().ids
+    at = bisect.bisect_right(rows, kvm_id, key=_first_id) - 1
+    if at >= 0:
+        first, count, note, *names = rows[at].split("\t")
+        if kvm_id < int(first, 16) + int(count):
+            return names, note
+    return [], ""
+
+
+def pseudo_names() -> Iterator[tuple[int, str]]:
+    """(id, name) of KVM's registers that only KVM names: core, firmware, timer, SVE VLS."""
     arm64 = ARCH_ARM64 << 56
     for offset, (name, size) in CORE_NAMES.items():
         yield arm64 | size << 52 | GROUP_CORE << 16 | offset, name
@@ -357,29 +165,31 @@ def cp_generic_name(kvm_id: int) -> str:
 
 def lookup_name(name: str) -> list[int]:
     """Every id a name (any case; architectural, QEMU's, KVM's, aliases) stands for."""
-    return list(_tables().by_name.get(name.strip().lower(), []))
-
-
-def resolve_name(name: str) -> list[int]:
-    """The register a name means: of the ids ``lookup_name`` gives, the one whose display name it
-    is when there is exactly one (``SCTLR_EL1`` is the AArch64 register, ``SCTLR`` its AArch32
-    view); otherwise all of them (``DBGDTRTX``)."""
-    ids = lookup_name(name)
-    if len(ids) < 2:
-        return ids
     wanted = name.strip().lower()
-    own = [kvm_id for kvm_id in ids if describe(kvm_id).name.lower() == wanted]
-    return own if len(own) == 1 else ids
+    rows = _tables().names
+    at = bisect.bisect_left(rows, wanted, key=_row_name)
+    if at == len(rows) or _row_name(rows[at]) != wanted:
+        return []
+    ids: list[int] = []
+    for run in rows[at][len(wanted) + 1 :].split(" "):
+        first, _, count = run.partition("+")
+        start = int(first, 16)
+        ids.extend(range(start, start + int(count or 1)))
+    return ids
 
 
 def catalogue_ids() -> list[int]:
     """Every id the catalogue names (for round-trip tests)."""
-    tables = _tables()
-    return sorted(set(tables.names) | {kvm_id for kvm_id, _ in _pseudo_names()})
+    ids = {kvm_id for kvm_id, _ in pseudo_names()}
+    for row in _tables().ids:
+        first, count, _ = row.split("\t", 2)
+        start = int(first, 16)
+        ids.update(range(start, start + int(count)))
+    return sorted(ids)
 
 
 def load() -> None:
-    """Build the name tables now (a tenth of a second), e.g. in a thread while logs are read,
+    """Read the name tables now (about a millisecond), e.g. in a thread while logs are read,
     rather than on the first describe()."""
     _tables()
 
@@ -393,30 +203,6 @@ def describe(kvm_id: int, accel: Accel = Accel.UNKNOWN) -> RegisterInfo:
     return _describe_arm(kvm_id, size, group, index)
 
 
-def describe_references(
-    text: str, accel: Accel | None = None
-) -> Iterator[tuple[int, int, RegisterRef, RegisterInfo]]:
-    """Every register reference ``find_references`` finds in free text, in order, with its
-    description under ``accel`` (default: what each form implies). Never raises.
-
-    Each distinct register is described once: a large log names more of them than describe()'s
-    cache holds, and would otherwise pay for every repeat again.
-    """
-    infos: dict[tuple[int, Accel], RegisterInfo | None] = {}
-    for start, end, ref in candidate_references(text):
-        key = (ref.kvm_id, accel or ref.accel)
-        if key in infos:
-            info = infos[key]
-        else:
-            try:
-                info = describe(*key)
-            except RegisterIdError:
-                info = None
-            infos[key] = info
-        if info is not None:
-            yield start, end, ref, info
-
-
 def _expect_size(kvm_id: int, size: int, *allowed: int) -> None:
     if size not in allowed:
         raise RegisterIdError(
@@ -425,7 +211,6 @@ def _expect_size(kvm_id: int, size: int, *allowed: int) -> None:
 
 
 def _describe_arm64(kvm_id: int, size: int, group: int, index: int, accel: Accel) -> RegisterInfo:
-    tables = _tables()
     if group == GROUP_SYSREG:
         _expect_size(kvm_id, size, SIZE_U64)
         op0, op1, crn, crm, op2 = (
@@ -446,8 +231,7 @@ def _describe_arm64(kvm_id: int, size: int, group: int, index: int, accel: Accel
         )
         encoding = f"op0={op0} op1={op1} CRn={crn} CRm={crm} op2={op2}"
         generic = f"S{op0}_{op1}_C{crn}_C{crm}_{op2}"
-        names = tables.names.get(kvm_id, [])
-        note = tables.notes.get(kvm_id, "")
+        names, note = _entry(kvm_id)
         key = kvm_id_to_qemu_key(kvm_id)
         if kvm_id in TIMER_QUIRK:
             kvm_name, meaning = TIMER_QUIRK[kvm_id]
@@ -605,7 +389,6 @@ def _sve_slice(kvm_id: int, letter: str, form: str, n: int | None, piece: int) -
 
 
 def _describe_arm(kvm_id: int, size: int, group: int, index: int) -> RegisterInfo:
-    tables = _tables()
     if group > 15:
         if group in (GROUP_CORE, GROUP_DEMUX, GROUP_VFP, GROUP_FW):
             kind = {GROUP_CORE: "core", GROUP_DEMUX: "demux", GROUP_VFP: "vfp", GROUP_FW: "fw"}[
@@ -642,7 +425,7 @@ def _describe_arm(kvm_id: int, size: int, group: int, index: int) -> RegisterInf
     encoding = generic + (" (64-bit access)" if is64 else "") + ("" if ns else " (Secure)")
     kind = f"cp{group}"
     key = kvm_id_to_qemu_key(kvm_id)
-    names = tables.names.get(kvm_id)
+    names, note = _entry(kvm_id)
     if names:
         aliases = tuple(n for n in (*names[1:], generic) if n != names[0])
         return RegisterInfo(
@@ -654,9 +437,9 @@ def _describe_arm(kvm_id: int, size: int, group: int, index: int) -> RegisterInf
             fields,
             True,
             key,
-            tables.notes.get(kvm_id, ""),
+            note,
         )
-    banked = tables.names.get(kvm_id | NS_BIT) if not ns else None
+    banked = _entry(kvm_id | NS_BIT)[0] if not ns else None
     if banked:
         return RegisterInfo(
             kvm_id,

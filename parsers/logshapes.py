@@ -33,7 +33,8 @@ from parsers.logevents import (
     RegisterSeen,
     SectionStarted,
 )
-from parsers.regids import Accel, RegisterIdError, find_references, parse_reference
+from parsers.regforms import find_references, parse_reference
+from parsers.regids import Accel, RegisterIdError
 
 # No CPU has this many registers: a larger count is damage, not data.
 MAX_REGISTERS: Final = 1 << 20

@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 
 from parsers.catalogue import describe, lookup_name
 from parsers.logevents import Dialect
-from parsers.regids import RegisterIdError, format_id, parse_reference
+from parsers.regforms import parse_reference
+from parsers.regids import RegisterIdError, format_id
 from reginspect.advice import TRACE_OPTIONS_11, TRACE_OPTIONS_XMIG, register_names
 from reginspect.model import Naming
 from reginspect.results import AttemptSummary, Form, Outcome, RegisterSets, Suggestion

@@ -8,8 +8,9 @@ import json
 import sys
 from typing import Any
 
-from parsers.catalogue import RegisterInfo, describe, describe_references, lookup_name
-from parsers.regids import Accel, RegisterIdError, format_id, parse_reference
+from parsers.catalogue import RegisterInfo, describe, lookup_name
+from parsers.regforms import describe_references, parse_reference
+from parsers.regids import Accel, RegisterIdError, format_id
 from reginspect.errors import EXIT_OK, EXIT_USAGE
 from reginspect.textsafe import printable
 

@@ -11,7 +11,11 @@ from parsers import bytesearch
 @settings(max_examples=500, deadline=None)
 @given(st.binary(max_size=300), st.binary(min_size=1, max_size=4))
 def test_find_all_agrees_with_python(buf: bytes, needle: bytes) -> None:
-    assert bytesearch.find_all(buf, needle) == bytesearch._python_find_all(buf, needle)
+    expected = bytesearch._python_find_all(buf, needle)
+    assert bytesearch.find_all(buf, needle) == expected
+    memmem = bytesearch._memmem()
+    assert memmem is not None
+    assert memmem(buf, needle, 0, len(buf)) == expected
 
 
 @settings(max_examples=300, deadline=None)
@@ -29,7 +33,18 @@ def test_line_starts_are_the_lines_holding_a_needle(parts: list[bytes]) -> None:
 
 
 def test_memmem_is_used_on_glibc() -> None:
-    assert bytesearch._FAST is not None
+    assert bytesearch._memmem() is not None
+
+
+def test_large_buffers_are_searched_alike() -> None:
+    line = b"ram_load_loop mach-virt.ram: addr: 0xe0000 flags: 0x28\n"
+    buf = line * (bytesearch._MEMMEM_MIN // len(line)) + b"cpu_post_load\n" + line * 3
+    for needle in (b"cpu_post_load", b"0xe0000", b"\n", b"absent"):
+        expected = bytesearch._python_find_all(buf, needle)
+        assert bytesearch.find_all(buf, needle) == expected
+        assert bytesearch.find_all(buf, needle, 5, len(buf) - 5) == [
+            at for at in expected if 5 <= at <= len(buf) - 5 - len(needle)
+        ]
 
 
 @settings(max_examples=300, deadline=None)
@@ -59,6 +74,9 @@ def test_bounded_searches_see_only_their_bounds(parts: list[bytes], start: int, 
     end = max(start, min(end, len(buf)))
     found = bytesearch.find_all(buf, b"qemu", start, end)
     assert found == [start + at for at in bytesearch._python_find_all(buf[start:end], b"qemu")]
+    memmem = bytesearch._memmem()
+    assert memmem is not None
+    assert memmem(buf, b"qemu", start, end) == found
     # ``start`` counts as a line start, as it does for the parser's complete-line pieces.
     starts = bytesearch.line_starts(buf, (b"qemu", b"cpreg"), start, end)
     assert starts == [

@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from parsers.catalogue import catalogue_ids, describe, lookup_name, resolve_name
-from parsers.regids import Accel, RegisterIdError, cp_id, format_id, parse_reference
+from parsers.catalogue import catalogue_ids, describe, lookup_name
+from parsers.regforms import parse_reference, resolve_name
+from parsers.regids import Accel, RegisterIdError, cp_id, format_id
 from parsers.stream import parse_stream
 from tests.conftest import CASES, CorpusCase, require_corpus
 
@@ -213,7 +214,7 @@ def test_the_decoder_imports_only_the_standard_library() -> None:
 
 
 def test_every_reference_in_the_corpus_logs_and_samples_is_known() -> None:
-    from parsers.regids import find_references
+    from parsers.regforms import find_references
     from tests.conftest import SAMPLES
 
     require_corpus()

@@ -202,7 +202,7 @@ def test_the_cycle_collector_is_on_again_after_decode(
 
 
 def test_the_json_list_is_what_json_dumps_gives() -> None:
-    from parsers.catalogue import describe_references
+    from parsers.regforms import describe_references
     from reginspect.commands.decode import _json_list, info_json
     from tests.conftest import SAMPLES
 

@@ -9,16 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from parsers import catalogue
-from parsers.catalogue import cp_generic_name, describe, describe_references
+from parsers.catalogue import cp_generic_name, describe
+from parsers.regforms import RegisterRef, describe_references, find_references, parse_reference
 from parsers.regids import (
     Accel,
     RegisterIdError,
-    RegisterRef,
     cp_id,
-    find_references,
     format_id,
     kvm_id_to_qemu_key,
-    parse_reference,
     qemu_key_to_kvm_id,
     sysreg_id,
 )
