@@ -12,14 +12,11 @@ lines but a libvirt command-line block, and cuts never fall inside one.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import os
 import threading
 from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from multiprocessing import get_context
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from parsers.logevents import LogEvent
 from parsers.logparse import LogParser, joins_next_line
@@ -27,6 +24,9 @@ from parsers.logshapes import MAX_LINE
 from reginspect.errors import UserError
 from reginspect.inputs import CHUNK_SIZE, compression_of, describe_source, open_binary, read_chunks
 from reginspect.model import Session
+
+if TYPE_CHECKING:  # the pools are imported when a big file needs them: 30 ms of start-up
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 Progress = Callable[[str, int], None]
 
@@ -55,6 +55,9 @@ def parallel_workers(path: str) -> int:
 
 
 def _worker_pool(workers: int) -> ProcessPoolExecutor:
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     # fork is cheapest, but unsafe once other threads run (the TUI's): then spawn.
     method = "fork" if threading.active_count() == 1 else "spawn"
     return ProcessPoolExecutor(workers, mp_context=get_context(method))
@@ -115,8 +118,7 @@ class ChunkSink(Protocol):
     def reset(self) -> None: ...
 
 
-@dataclasses.dataclass
-class Region:
+class Region(NamedTuple):
     """One region's share of the parse: its events (line numbers from 1), its line count."""
 
     start: int
@@ -181,7 +183,7 @@ def _in_order(
         done_lines = 0
         for future in futures:
             region = future.result()
-            region.events = _shift(region.events, done_lines)
+            region = region._replace(events=_shift(region.events, done_lines))
             done_lines += region.lines
             yield region
     finally:

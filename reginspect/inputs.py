@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import bz2
-import lzma
 import os
 import stat
 import sys
-import zlib
 from collections.abc import Iterator
 from typing import IO, Any, Final
 
@@ -65,11 +62,18 @@ class _Decoder:
         self._new()
 
     def _new(self) -> None:
+        # Imported here: a plain log (the usual case) must not pay for the codecs at start-up.
         if self.kind == "gzip":
+            import zlib
+
             self._obj: Any = zlib.decompressobj(wbits=47)
         elif self.kind == "xz":
+            import lzma
+
             self._obj = lzma.LZMADecompressor()
         elif self.kind == "bzip2":
+            import bz2
+
             self._obj = bz2.BZ2Decompressor()
         else:
             import zstandard  # only needed for .zst input
@@ -133,16 +137,24 @@ def read_chunks(stream: IO[bytes], path: str, size: int = CHUNK_SIZE) -> Iterato
                 yield chunk
                 chunk = stream.read(size)
             return
+        import lzma
+        import zlib
+
         decoder = _Decoder(kind)
         chunk = first
-        while chunk:
-            yield from decoder.feed(chunk, size)
-            chunk = stream.read(size)
+        try:
+            while chunk:
+                yield from decoder.feed(chunk, size)
+                chunk = stream.read(size)
+        except (EOFError, ValueError, lzma.LZMAError, zlib.error) as exc:
+            raise UserError(
+                f"{name}: the compressed data is damaged or cut short ({exc})."
+            ) from None
         if not decoder.finished:
             raise UserError(
                 f"{name}: the {kind} data is damaged or cut short; reported what it held."
             )
     except UserError:
         raise
-    except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error) as exc:
+    except (OSError, EOFError, ValueError) as exc:
         raise UserError(f"{name}: the compressed data is damaged or cut short ({exc}).") from None

@@ -1,6 +1,10 @@
 """What reginspect concluded, as frozen objects: the one thing ``report``, ``suggest``,
 ``compare`` and the TUI render (``reginspect.analyze`` makes them from the model).
 
+Most are typed named tuples: immutable, and several times cheaper to make than frozen
+dataclasses (a dense log makes a million register results; start-up pays for each class). An
+attempt's summary and result are dataclasses: they have an ``index``, which a tuple has too.
+
 A summary is cheap (the outcome, the counts, the register id sets the suggestions need); a
 result adds every CPU's registers with names, the errors and the advice. Both carry the
 attempt's revision.
@@ -8,7 +12,6 @@ attempt's revision.
 
 from __future__ import annotations
 
-import datetime
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,10 +52,7 @@ def values_differ(status: Status, stream_value: int | None, destination_value: i
 
 
 class RegisterResult(NamedTuple):
-    """One register of one CPU (or of every CPU, merged), with its name and the lines behind it.
-
-    A named tuple, not a dataclass: a dense log makes a million of them, and a frozen dataclass
-    takes several times as long to make."""
+    """One register of one CPU (or of every CPU, merged), with its name and the lines behind it."""
 
     kvm_id: int
     info: RegisterInfo  # the catalogue's description, shared by every mention of the register
@@ -82,8 +82,7 @@ class RegisterResult(NamedTuple):
         return self.lines[0].line if self.lines else None
 
 
-@dataclass(frozen=True, slots=True)
-class CpuResult:
+class CpuResult(NamedTuple):
     instance: int
     stream_count: int | None
     destination_count: int | None
@@ -97,8 +96,7 @@ class CpuResult:
         return tuple(register for register in self.registers if register.status is status)
 
 
-@dataclass(frozen=True, slots=True)
-class QemuProcess:
+class QemuProcess(NamedTuple):
     """The QEMU process an attempt ran in, as libvirt or the command line told."""
 
     origin: str  # "libvirt" | "command-line" | "stream"
@@ -114,8 +112,7 @@ class QemuProcess:
     end_reason: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class RegisterSets:
+class RegisterSets(NamedTuple):
     """Every CPU's registers of one attempt (ids, all CPUs) by what they mean for a fix."""
 
     fatal: frozenset[int]  # in the stream, unknown on the destination: the load fails on them
@@ -148,8 +145,7 @@ class RegisterSets:
         return dict(self.stream_values).get(kvm_id)
 
 
-@dataclass(frozen=True, slots=True)
-class CpuSummary:
+class CpuSummary(NamedTuple):
     instance: int
     stream_count: int | None
     destination_count: int | None
@@ -275,8 +271,7 @@ class Form(enum.StrEnum):
     COMPAT = "compat"
 
 
-@dataclass(frozen=True, slots=True)
-class Suggestion:
+class Suggestion(NamedTuple):
     """One fix: a property value for one side, or a remedy that needs no property."""
 
     property: str
@@ -294,8 +289,7 @@ class Suggestion:
         return kvm_id in self.ids
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
+class Report(NamedTuple):
     """Everything a run of reginspect found: what ``report`` prints and the TUI shows."""
 
     sources: tuple[str, ...]
@@ -315,6 +309,8 @@ def display_time(text: str | None) -> str | None:
     ISO times as QEMU and libvirt print them, and the trace backend's epoch seconds."""
     if text is None:
         return None
+    import datetime  # only to show times: not at start-up
+
     try:
         if text.replace(".", "", 1).isdigit():
             moment = datetime.datetime.fromtimestamp(float(text), datetime.UTC)
