@@ -11,7 +11,6 @@ import bisect
 import functools
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from parsers.regids import (
@@ -39,8 +38,7 @@ from parsers.regids import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RegisterInfo:
+class RegisterInfo(NamedTuple):
     kvm_id: int
     name: str
     aliases: tuple[str, ...]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Final, NamedTuple
 
 from parsers.logevents import (
@@ -679,8 +678,7 @@ def _command_line(line: Line) -> list[LogEvent] | None:
 Reader = Callable[[Line], "list[LogEvent] | None"]
 
 
-@dataclass(frozen=True, slots=True)
-class Shape:
+class Shape(NamedTuple):
     """A family of lines: ``needle`` finds them in a big log (one fast byte search, so it is
     shared where it can be: ``qemu-`` finds every error_report line); ``words`` are the first
     words of their messages (none: tried on every line); ``read`` makes the events, or None when

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from parsers import catalogue
 from parsers.regids import (
@@ -37,8 +36,7 @@ from parsers.regids import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RegisterRef:
+class RegisterRef(NamedTuple):
     kvm_id: int
     form: str  # "kvm-id" | "qemu-key" | "kvm-text" | "name"
     text: str  # the text matched

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Final, overload
 
@@ -269,7 +268,7 @@ def attempt_result(attempt: Attempt, summary: AttemptSummary | None = None) -> A
     cpus = tuple(_cpu_result(cpu, summary.accel) for cpu in attempt.sorted_cpus())
     errors, warnings = tuple(attempt.errors), tuple(attempt.warnings)
     result = AttemptResult(summary, cpus, errors, warnings, tuple(attempt.problems), ())
-    return dataclasses.replace(result, advice=attempt_advice(result))
+    return result._replace(advice=attempt_advice(result))
 
 
 class ResultCache:

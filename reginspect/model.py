@@ -19,7 +19,6 @@ import re
 import sys
 from array import array
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
 from parsers.logevents import (
@@ -140,30 +139,58 @@ class RegisterNote(NamedTuple):
     line: LineRef
 
 
-@dataclass(slots=True)
 class CpuState:
     """One CPU of an attempt: its counts, and every register mention in arrival order (the
     result layer folds repeated mentions of one register into one)."""
 
-    instance: int
-    first_line: LineRef | None = None
-    stream_count: int | None = None
-    destination_count: int | None = None
-    from_section: bool = False  # numbered by QEMU's section trace, not by walk order
-    # QEMU walks both sorted lists once per CPU: an id going back means the next CPU's walk.
-    last_destination_id: int = -1
-    last_destination_missing: bool = False
-    last_stream_id: int = -1
-    ids: array[int] = field(default_factory=lambda: array("Q"))
-    lines: array[int] = field(default_factory=lambda: array("q"))
-    offsets: array[int] = field(default_factory=lambda: array("q"))
-    statuses: array[int] = field(default_factory=lambda: array("B"))
-    kinds: array[int] = field(default_factory=lambda: array("B"))
-    accels: array[int] = field(default_factory=lambda: array("B"))
-    sources: list[str] = field(default_factory=list)
-    references: list[str] = field(default_factory=list)
-    # Saved streams only: id -> (value in the stream, value on the destination).
-    values: dict[int, tuple[int | None, int | None]] = field(default_factory=dict)
+    __slots__ = (
+        "accels",
+        "destination_count",
+        "first_line",
+        "from_section",
+        "ids",
+        "instance",
+        "kinds",
+        "last_destination_id",
+        "last_destination_missing",
+        "last_stream_id",
+        "lines",
+        "offsets",
+        "references",
+        "sources",
+        "statuses",
+        "stream_count",
+        "values",
+    )
+
+    def __init__(
+        self,
+        instance: int,
+        first_line: LineRef | None = None,
+        stream_count: int | None = None,
+        destination_count: int | None = None,
+        from_section: bool = False,
+    ) -> None:
+        self.instance = instance
+        self.first_line = first_line
+        self.stream_count = stream_count
+        self.destination_count = destination_count
+        self.from_section = from_section  # numbered by QEMU's section trace, not by walk order
+        # QEMU walks both sorted lists once per CPU: an id going back means the next CPU's walk.
+        self.last_destination_id = -1
+        self.last_destination_missing = False
+        self.last_stream_id = -1
+        # One entry per mention, in columns.
+        self.ids: array[int] = array("Q")
+        self.lines: array[int] = array("q")
+        self.offsets: array[int] = array("q")
+        self.statuses: array[int] = array("B")
+        self.kinds: array[int] = array("B")
+        self.accels: array[int] = array("B")
+        self.sources: list[str] = []
+        self.references: list[str] = []
+        # Saved streams only: id -> (value in the stream, value on the destination).
+        self.values: dict[int, tuple[int | None, int | None]] = {}
 
     def note(
         self,
@@ -228,28 +255,50 @@ class CpuState:
         return len(self.ids)
 
 
-@dataclass(slots=True)
 class ProcessInfo:
     """One QEMU process, as libvirt's header or a command line describes it. Shared by the
     attempts of that process."""
 
-    origin: str  # "libvirt" | "command-line" | "stream"
-    line: LineRef
-    time: str | None = None
-    qemu_version: str | None = None
-    libvirt_version: str | None = None
-    machine: str | None = None
-    cpu: str | None = None
-    accel: str | None = None
-    incoming: str | None = None
-    binary: str | None = None
-    hidden: set[int] = field(default_factory=set)
-    end_reason: str | None = None
-    end_time: str | None = None
+    __slots__ = (
+        "accel",
+        "binary",
+        "cpu",
+        "end_reason",
+        "hidden",
+        "incoming",
+        "libvirt_version",
+        "line",
+        "machine",
+        "origin",
+        "qemu_version",
+        "time",
+    )
+
+    def __init__(
+        self,
+        origin: str,  # "libvirt" | "command-line" | "stream"
+        line: LineRef,
+        time: str | None = None,
+        qemu_version: str | None = None,
+        libvirt_version: str | None = None,
+        *,
+        machine: str | None = None,
+    ) -> None:
+        self.origin = origin
+        self.line = line
+        self.time = time
+        self.qemu_version = qemu_version
+        self.libvirt_version = libvirt_version
+        self.machine = machine
+        self.cpu: str | None = None
+        self.accel: str | None = None
+        self.incoming: str | None = None
+        self.binary: str | None = None
+        self.hidden: set[int] = set()
+        self.end_reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorLine:
+class ErrorLine(NamedTuple):
     source: str
     line: int
     offset: int
@@ -259,8 +308,7 @@ class ErrorLine:
     detail: str | None = None  # what the destination could not read (state failures)
 
 
-@dataclass(frozen=True, slots=True)
-class PropertyProblem:
+class PropertyProblem(NamedTuple):
     source: str
     line: int
     driver: str | None
@@ -270,8 +318,7 @@ class PropertyProblem:
     set_twice: bool
 
 
-@dataclass(frozen=True, slots=True)
-class RefusedRegister:
+class RefusedRegister(NamedTuple):
     """A register the destination's KVM refused while putting the loaded CPU state."""
 
     kvm_id: int
@@ -294,35 +341,83 @@ def version_dialect(version: str | None) -> Dialect | None:
     return Dialect.QEMU_11 if (major, minor) >= (11, 1) else Dialect.LEGACY
 
 
-@dataclass(slots=True)
 class Attempt:
     """One incoming migration (or one QEMU start that never got that far)."""
 
-    index: int
-    source: str
-    first_line: int
-    last_line: int
-    revision: int = 0
-    phase: Phase = Phase.STARTED
-    closed: bool = False  # nothing later belongs to it (QEMU gave up, or a new attempt began)
-    from_streams: bool = False  # built from two saved register lists, not from a log
-    complete: bool = False  # its source was read to the end and is not followed any more
-    cpus: dict[int, CpuState] = field(default_factory=dict)
-    errors: list[ErrorLine] = field(default_factory=list)
-    properties: list[PropertyProblem] = field(default_factory=list)
-    warnings: list[ErrorLine] = field(default_factory=list)
-    problems: list[ErrorLine] = field(default_factory=list)
-    dropped_lines: int = 0  # warnings and problems beyond MAX_KEPT_LINES
-    refused: list[RefusedRegister] = field(default_factory=list)
-    hidden: set[int] = field(default_factory=set)
-    process: ProcessInfo | None = None
-    dialects: set[Dialect] = field(default_factory=set)
-    accels: dict[Accel, MessageKind] = field(default_factory=dict)  # what said so, first seen
-    sources: list[str] = field(default_factory=list)
-    current_cpu: CpuState | None = None
-    has_messages: bool = False  # QEMU's own error/warning lines (standard error) are in view
-    time: str | None = None  # the first timestamp seen
-    parts: tuple[Attempt, ...] = ()  # the attempts merged into this one
+    __slots__ = (
+        "accels",
+        "closed",
+        "complete",
+        "cpus",
+        "current_cpu",
+        "dialects",
+        "dropped_lines",
+        "errors",
+        "first_line",
+        "from_streams",
+        "has_messages",
+        "hidden",
+        "index",
+        "last_line",
+        "parts",
+        "phase",
+        "problems",
+        "process",
+        "properties",
+        "refused",
+        "revision",
+        "source",
+        "sources",
+        "time",
+        "warnings",
+    )
+
+    def __init__(
+        self,
+        index: int,
+        source: str,
+        first_line: int,
+        last_line: int,
+        *,
+        sources: list[str],
+        revision: int = 0,
+        phase: Phase = Phase.STARTED,
+        closed: bool = False,
+        from_streams: bool = False,
+        complete: bool = False,
+        parts: tuple[Attempt, ...] = (),
+    ) -> None:
+        self.index = index
+        self.source = source
+        self.first_line = first_line
+        self.last_line = last_line
+        self.sources = sources
+        self.revision = revision
+        self.phase = phase
+        self.closed = closed  # nothing later belongs to it (QEMU gave up, or a new attempt began)
+        self.from_streams = from_streams  # built from two saved register lists, not from a log
+        self.complete = complete  # its source was read to the end and is not followed any more
+        self.parts = parts  # the attempts merged into this one
+        self.cpus: dict[int, CpuState] = {}
+        self.errors: list[ErrorLine] = []
+        self.properties: list[PropertyProblem] = []
+        self.warnings: list[ErrorLine] = []
+        self.problems: list[ErrorLine] = []
+        self.dropped_lines = 0  # warnings and problems beyond MAX_KEPT_LINES
+        self.refused: list[RefusedRegister] = []
+        self.hidden: set[int] = set()
+        self.process: ProcessInfo | None = None
+        self.dialects: set[Dialect] = set()
+        self.accels: dict[Accel, MessageKind] = {}  # what said so, first seen
+        self.current_cpu: CpuState | None = None
+        self.has_messages = False  # QEMU's own error/warning lines (standard error) are in view
+        self.time: str | None = None  # the first timestamp seen
+
+    def __repr__(self) -> str:
+        return (
+            f"Attempt(#{self.index} {self.source}:{self.first_line}-{self.last_line} "
+            f"{self.phase}, revision {self.revision})"
+        )
 
     def cpu(self, instance: int, line: LineRef | None) -> CpuState:
         state = self.cpus.get(instance)
@@ -707,25 +802,25 @@ def merge_attempts(primary: Attempt, extra: Attempt) -> Attempt:
         primary.source,
         primary.first_line,
         primary.last_line,
+        sources=primary.sources + [s for s in extra.sources if s not in primary.sources],
         revision=max(primary.revision, extra.revision),
         phase=phase,
         closed=primary.closed and extra.closed,
         complete=primary.complete and extra.complete,
-        errors=primary.errors + extra.errors,
-        properties=primary.properties + extra.properties,
-        warnings=primary.warnings + extra.warnings,
-        problems=primary.problems + extra.problems,
-        dropped_lines=primary.dropped_lines + extra.dropped_lines,
-        refused=primary.refused + extra.refused,
-        has_messages=primary.has_messages or extra.has_messages,
-        hidden=primary.hidden | extra.hidden,
-        process=primary.process or extra.process,
-        dialects=primary.dialects | extra.dialects,
-        accels={**extra.accels, **primary.accels},
-        sources=primary.sources + [s for s in extra.sources if s not in primary.sources],
-        time=primary.time or extra.time,
         parts=(primary, extra),
     )
+    merged.errors = primary.errors + extra.errors
+    merged.properties = primary.properties + extra.properties
+    merged.warnings = primary.warnings + extra.warnings
+    merged.problems = primary.problems + extra.problems
+    merged.dropped_lines = primary.dropped_lines + extra.dropped_lines
+    merged.refused = primary.refused + extra.refused
+    merged.has_messages = primary.has_messages or extra.has_messages
+    merged.hidden = primary.hidden | extra.hidden
+    merged.process = primary.process or extra.process
+    merged.dialects = primary.dialects | extra.dialects
+    merged.accels = {**extra.accels, **primary.accels}
+    merged.time = primary.time or extra.time
     for source in (primary, extra):
         for instance, cpu in source.cpus.items():
             target = merged.cpus.get(instance)

@@ -1,9 +1,8 @@
 """What reginspect concluded, as frozen objects: the one thing ``report``, ``suggest``,
 ``compare`` and the TUI render (``reginspect.analyze`` makes them from the model).
 
-Most are typed named tuples: immutable, and several times cheaper to make than frozen
-dataclasses (a dense log makes a million register results; start-up pays for each class). An
-attempt's summary and result are dataclasses: they have an ``index``, which a tuple has too.
+They are typed named tuples: immutable, and several times cheaper to make than frozen
+dataclasses (a dense log makes a million register results, and start-up pays for each class).
 
 A summary is cheap (the outcome, the counts, the register id sets the suggestions need); a
 result adds every CPU's registers with names, the errors and the advice. Both carry the
@@ -14,7 +13,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Final, NamedTuple
 
 from parsers.catalogue import RegisterInfo
@@ -155,11 +153,11 @@ class CpuSummary(NamedTuple):
         return dict(self.counts).get(status, 0)
 
 
-@dataclass(frozen=True, slots=True)
-class AttemptSummary:
+class AttemptSummary(NamedTuple):
     """An attempt at a glance: enough for a navigator, the exit status and the suggestions."""
 
-    index: int
+    # The attempt's number. It hides tuple.index, which nothing of a summary needs.
+    index: int  # type: ignore[assignment]
     source: str
     sources: tuple[str, ...]
     revision: int
@@ -197,8 +195,7 @@ class AttemptSummary:
         return self.outcome is Outcome.SUCCEEDED and not self.has_differences
 
 
-@dataclass(frozen=True, slots=True)
-class AttemptResult:
+class AttemptResult(NamedTuple):
     """Everything about one attempt: the summary, every CPU's registers, errors and advice."""
 
     summary: AttemptSummary
@@ -207,10 +204,6 @@ class AttemptResult:
     warnings: tuple[ErrorLine, ...]
     problems: tuple[ErrorLine, ...]
     advice: tuple[str, ...]
-
-    @property
-    def index(self) -> int:
-        return self.summary.index
 
     def registers(self, cpu: int | None = None) -> tuple[RegisterResult, ...]:
         """One CPU's registers, or (cpu None) every CPU's merged by id."""

@@ -164,7 +164,7 @@ class MainScreen(Screen[None]):
     def render_selection(self) -> None:
         attempt = self.attempt
         self.query_one("#header", SessionHeader).selected = (
-            None if attempt is None else attempt.index
+            None if attempt is None else attempt.summary.index
         )
         # Counts only: a QEMU that names nothing, once there is something to say: it failed or
         # the counts differ (an attempt just begun, or one that loaded equal lists, keeps the
