@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -65,9 +66,23 @@ def _top_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, told the terminal's width: its own way imports shutil (and with
+    it three compression modules) for every command, help or not."""
+
+    def __init__(self, prog: str) -> None:
+        try:
+            columns = os.get_terminal_size().columns
+        except OSError:
+            columns = 80
+        super().__init__(prog, width=max(columns - 2, 40))
+
+
 def _run_command(name: str, argv: Sequence[str]) -> int:
     command = _load(name)
-    parser = argparse.ArgumentParser(prog=f"{PROG} {name}", description=command.HELP)
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} {name}", description=command.HELP, formatter_class=_Formatter
+    )
     command.add_arguments(parser)
     args = parser.parse_args(list(argv))
     return command.run(args)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import threading
 from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -55,6 +54,7 @@ def parallel_workers(path: str) -> int:
 
 
 def _worker_pool(workers: int) -> ProcessPoolExecutor:
+    import threading
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
@@ -226,24 +226,12 @@ class Ingest:
             self.sink.reset()
 
 
-def read_logs(
-    paths: Sequence[str],
-    progress: Progress | None = None,
-    meanwhile: Callable[[], None] | None = None,
-) -> tuple[Session, list[str]]:
+def read_logs(paths: Sequence[str], progress: Progress | None = None) -> tuple[Session, list[str]]:
     """Read every log once, whole, into one session; returns it with the problems met while
     reading.
 
-    ``meanwhile`` runs in a thread while the first log is read: once its worker processes run,
-    if it has some (a thread started before them would make them spawn rather than fork).
     A damaged compressed file still contributes what was read before the damage.
     """
-    waiting = [meanwhile] if meanwhile is not None else []
-
-    def start_meanwhile() -> None:
-        if waiting:
-            threading.Thread(target=waiting.pop(), daemon=True).start()
-
     session = Session()
     problems: list[str] = []
     seen: set[str] = set()
@@ -260,13 +248,11 @@ def read_logs(
             workers = parallel_workers(path)
             if workers > 1:
                 regions = parse_in_regions(path, workers)
-                start_meanwhile()
                 for region in regions:
                     ingest.take(region)
                     if progress is not None:
                         progress(name, region.end)
                 continue
-            start_meanwhile()
             done = 0
             for chunk in read_chunks(stream, path, CHUNK_SIZE):
                 ingest.feed(chunk)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from parsers import catalogue
 from reginspect.analyze import Fixes, session_report
 from reginspect.errors import EXIT_USAGE, UserError
 from reginspect.ingest import read_logs
@@ -71,12 +70,9 @@ def fixes_from_args(args: argparse.Namespace) -> Fixes:
     return fixes
 
 
-def load_session(
-    paths: Sequence[str], meanwhile: Callable[[], None] | None = None
-) -> tuple[Session, list[str]]:
-    """Read the logs (see read_logs for ``meanwhile``); a run with no migration in them is a
-    usage error with one sentence."""
-    session, problems = read_logs(paths, meanwhile=meanwhile)
+def load_session(paths: Sequence[str]) -> tuple[Session, list[str]]:
+    """Read the logs; a run with no migration in them is a usage error with one sentence."""
+    session, problems = read_logs(paths)
     attempts = session.attempts()
     if not attempts:
         total = session.line_count()
@@ -91,9 +87,8 @@ def load_session(
 
 
 def run(args: argparse.Namespace) -> int:
-    # The name tables are built while the log is read (by worker processes when it is big).
     fixes = fixes_from_args(args)
-    session, problems = load_session(args.logs, meanwhile=catalogue.load)
+    session, problems = load_session(args.logs)
     report = session_report(session, problems, fixes)
     for part in render_parts(report, args.format, matched=args.matched):
         sys.stdout.write(part)
