@@ -9,10 +9,21 @@ read whole after its header.
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from parsers.bytesearch import count_newlines, line_starts
-from parsers.logevents import CommandLineSeen, LogEvent, MessageKind
+from parsers.logevents import (
+    CommandLineSeen,
+    CpuCounts,
+    IncomingStarted,
+    LoadCleanedUp,
+    LoadCompleted,
+    LogEvent,
+    MessageKind,
+    RegisterHidden,
+    RegisterSeen,
+    SectionStarted,
+)
 from parsers.logshapes import (
     LIBVIRT_HEADER,
     MAX_LINE,
@@ -25,6 +36,21 @@ from parsers.logshapes import (
 
 # libvirt writes the QEMU command line after its header, one option a line ending in " \".
 MAX_COMMAND_LINE_LINES: Final = 400
+# Distinct message bodies remembered (a log of random register keys must not grow it forever).
+MAX_KNOWN: Final = 1 << 16
+# Events that say nothing but what their message says (no raw line, no line-dependent field):
+# those of a known body can be made again from it.
+_OF_THE_MESSAGE_ALONE: Final = frozenset(
+    {
+        RegisterSeen,
+        RegisterHidden,
+        CpuCounts,
+        SectionStarted,
+        IncomingStarted,
+        LoadCompleted,
+        LoadCleanedUp,
+    }
+)
 
 
 def joins_next_line(line: bytes) -> bool:
@@ -82,6 +108,9 @@ class LogParser:
         self._command_line_start = (0, 0)
         self.lines = 0  # complete lines seen
         self.bytes = 0
+        # Line body -> what its events say beyond (line, offset, kind, time): see _parse.
+        self._known: dict[tuple[str, bool], tuple[tuple[Any, MessageKind, tuple[Any, ...]], ...]]
+        self._known = {}
 
     def feed(self, data: bytes) -> list[LogEvent]:
         self.bytes += len(data)
@@ -174,12 +203,25 @@ class LogParser:
     def _parse(self, candidate: Candidate, events: list[LogEvent]) -> None:
         if self._command_line is not None and self._collect_command_line(candidate, events):
             return
-        found = parse_line(read_line(*candidate))
+        line = read_line(*candidate)
+        # A log says the same things again and again (each CPU, each attempt), behind other
+        # timestamps: what a message means is read once.
+        key = (line.body, line.program is None)
+        known = self._known.get(key)
+        if known is not None:
+            for kind_of_event, kind, rest in known:
+                events.append(kind_of_event(line.number, line.offset, kind, line.time, *rest))
+            return
+        found = parse_line(line)
         if found and found[0].kind is MessageKind.LIBVIRT_START:
             self._flush_command_line(events)
             self._command_line = []
             self._command_line_start = (candidate.line, candidate.offset)
         events.extend(found)
+        if all(type(event) in _OF_THE_MESSAGE_ALONE for event in found):
+            if len(self._known) >= MAX_KNOWN:
+                self._known.clear()
+            self._known[key] = tuple((type(e), e.kind, tuple(e[4:])) for e in found)
 
     # -- libvirt command line ------------------------------------------------------------------
 

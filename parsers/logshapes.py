@@ -70,10 +70,27 @@ def decode_line(data: bytes) -> str:
     return data.decode("utf-8", "backslashreplace").rstrip("\r")
 
 
+# The prefixes almost every line has, in their usual order, in one match: an ISO time, the
+# trace backend's PID@seconds, the program, the level. Anything else takes the general way.
+_USUAL_PREFIX = re.compile(
+    r"(?:(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?):?\s+)?"
+    r"(?:\d+@(\d+\.\d+):)?"
+    r"(?:(?:\S*/)?(qemu-(?:system-[\w-]+|kvm)(?:\.\w+)?|kvm): (?:(warning|error|info): )?)?"
+)
+
+
 def read_line(number: int, offset: int, data: bytes) -> Line:
     """A line's bytes as a ``Line``: decoded, prefixes of QEMU, the trace backend, libvirt and
     journald removed."""
     raw = decode_line(data)
+    if "\x1b" not in raw:
+        usual = _USUAL_PREFIX.match(raw)
+        assert usual is not None  # every part is optional
+        rest = raw[usual.end() :]
+        # A second time (libvirt's then QEMU's), journald's or nothing known: the general way.
+        if (usual.end() and not rest[:1].isdigit()) or (not usual.end() and rest[:1].islower()):
+            time, pid_time, program, level = usual.groups()
+            return Line(number, offset, raw, rest.strip(), time or pid_time, program, level)
     time = program = level = None
     body = _ANSI.sub("", raw).lstrip() if "\x1b" in raw else raw.lstrip()
     for _ in range(4):
