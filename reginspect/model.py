@@ -199,15 +199,17 @@ class CpuState:
         kind: MessageKind,
         accel: Accel,
         reference: str,
-        line: LineRef,
+        source: str,
+        line: int,
+        offset: int,
     ) -> None:
         self.ids.append(kvm_id)
-        self.lines.append(line.line)
-        self.offsets.append(line.offset)
+        self.lines.append(line)
+        self.offsets.append(offset)
         self.statuses.append(_STATUS_CODE[status])
         self.kinds.append(_KIND_CODE[kind])
         self.accels.append(_ACCEL_CODE[accel])
-        self.sources.append(line.source)
+        self.sources.append(source)
         self.references.append(sys.intern(reference))
 
     def notes(self) -> Iterator[RegisterNote]:
@@ -483,8 +485,17 @@ class SourceBuilder:
         self.parser.skip(lines, size)
 
     def apply_all(self, events: Iterable[LogEvent]) -> None:
+        run: list[RegisterSeen] = []
         for event in events:
+            if type(event) is RegisterSeen:
+                run.append(event)
+                continue
+            if run:
+                self._apply_registers(run)
+                run = []
             self.apply(event)
+        if run:
+            self._apply_registers(run)
 
     # -- attempts ------------------------------------------------------------------------------
 
@@ -533,7 +544,8 @@ class SourceBuilder:
 
     def _touch(self, attempt: Attempt, event: LogEvent, signal: Signal | None = None) -> None:
         """The one place where an event changes an attempt: its lines, phase and revision."""
-        attempt.last_line = max(attempt.last_line, event.line)
+        if event.line > attempt.last_line:
+            attempt.last_line = event.line
         if attempt.time is None:
             attempt.time = event.time
         if signal is not None:
@@ -558,7 +570,7 @@ class SourceBuilder:
         current: Attempt | None
         match event:
             case RegisterSeen():
-                self._apply_register(event, ref)
+                self._apply_registers([event])
             case CpuCounts():
                 current = self._attempt(event.line)
                 cpu = self._cpu_for(current, ref)
@@ -705,32 +717,49 @@ class SourceBuilder:
             ErrorLine(self.name, event.line, event.offset, raw, failure, event.kind, detail)
         )
 
-    def _apply_register(self, event: RegisterSeen, ref: LineRef) -> None:
-        current = self._attempt(event.line)
-        status, tolerated = REGISTER_KINDS[event.kind]
-        if event.accel is not Accel.UNKNOWN:
-            current.accels.setdefault(event.accel, event.kind)
-        if event.kind in (MessageKind.XMIG_KVM_MISSING, MessageKind.XMIG_KVM_UNEXPECTED):
-            current.accels.setdefault(Accel.KVM, event.kind)
-        cpu = self._cpu_for(current, ref)
-        if status is Status.EXTRA:
-            if event.kvm_id <= cpu.last_stream_id and not cpu.from_section:
-                cpu = self._next_implicit_cpu(current, ref)
-            cpu.last_stream_id = event.kvm_id
-        else:
-            backwards = event.kvm_id < cpu.last_destination_id or (
-                status is Status.MISSING
-                and event.kvm_id == cpu.last_destination_id
-                and cpu.last_destination_missing
+    def _apply_registers(self, run: list[RegisterSeen]) -> None:
+        """Consecutive register lines (a dense log is made of them): each is a mention of its
+        CPU; the attempt is touched once for the run."""
+        current = self._attempt(run[0].line)
+        name = self.name
+        cpu = self._cpu_for(current, LineRef(name, run[0].line, run[0].offset))
+        fatal = False
+        kinds: set[MessageKind] = set()
+        for event in run:
+            kind, kvm_id = event.kind, event.kvm_id
+            status, tolerated = REGISTER_KINDS[kind]
+            if kind not in kinds:
+                kinds.add(kind)
+                if event.accel is not Accel.UNKNOWN:
+                    current.accels.setdefault(event.accel, kind)
+                if kind in (MessageKind.XMIG_KVM_MISSING, MessageKind.XMIG_KVM_UNEXPECTED):
+                    current.accels.setdefault(Accel.KVM, kind)
+            # Without section traces a CPU ends where QEMU's walk of the sorted lists goes back.
+            if status is Status.EXTRA:
+                if kvm_id <= cpu.last_stream_id and not cpu.from_section:
+                    cpu = self._next_implicit_cpu(current, LineRef(name, event.line, event.offset))
+                cpu.last_stream_id = kvm_id
+                # QEMU fails the load on a register of the stream it does not know.
+                fatal = fatal or not tolerated
+            else:
+                missing = status is Status.MISSING
+                backwards = kvm_id < cpu.last_destination_id or (
+                    missing and kvm_id == cpu.last_destination_id and cpu.last_destination_missing
+                )
+                if backwards and not cpu.from_section:
+                    cpu = self._next_implicit_cpu(current, LineRef(name, event.line, event.offset))
+                cpu.last_destination_id = kvm_id
+                cpu.last_destination_missing = missing
+            cpu.note(
+                kvm_id, status, kind, event.accel, event.reference, name, event.line, event.offset
             )
-            if backwards and not cpu.from_section:
-                cpu = self._next_implicit_cpu(current, ref)
-            cpu.last_destination_id = event.kvm_id
-            cpu.last_destination_missing = status is Status.MISSING
-        cpu.note(event.kvm_id, status, event.kind, event.accel, event.reference, ref)
-        # QEMU fails the load on a register of the stream it does not know and does not tolerate.
-        fatal = status is Status.EXTRA and not tolerated
-        self._touch(current, event, Signal.FAILURE if fatal else Signal.CPU)
+        last = run[-1]
+        for kind in kinds:
+            if kind.dialect is not Dialect.COMMON:
+                current.dialects.add(kind.dialect)
+        if current.time is None:
+            current.time = run[0].time
+        self._touch(current, last, Signal.FAILURE if fatal else Signal.CPU)
 
     def _apply_failure(self, event: LoadFailed, ref: LineRef) -> None:
         current = self._attempt(event.line)

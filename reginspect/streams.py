@@ -251,7 +251,6 @@ def build_attempt(source: RegisterList, destination: RegisterList) -> Attempt:
     )
     sources = source.for_cpus(set(destination.cpus) if destination.per_cpu else set())
     destinations = destination.for_cpus(set(source.cpus) if source.per_cpu else set())
-    nowhere = LineRef(SOURCE, 0, 0)
     for instance in sorted(sources.keys() | destinations.keys()):
         sent = sources.get(instance)
         kept = destinations.get(instance)
@@ -266,7 +265,8 @@ def build_attempt(source: RegisterList, destination: RegisterList) -> Attempt:
                 status = Status.MISSING
             else:
                 status = Status.MATCHED
-            cpu.note(kvm_id, status, MessageKind.STREAM, accel, format_id(kvm_id), nowhere)
+            # Line 0: no log line says it.
+            cpu.note(kvm_id, status, MessageKind.STREAM, accel, format_id(kvm_id), SOURCE, 0, 0)
             cpu.values[kvm_id] = (sent.get(kvm_id), kept.get(kvm_id))
         attempt.cpus[instance] = cpu
     return attempt
