@@ -5,11 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Final, overload
 
-from parsers.catalogue import RegisterInfo, describe
+from parsers.catalogue import describe
 from parsers.logevents import REGISTER_KINDS, FailureKind, MessageKind, Status
 from parsers.regids import Accel
 from reginspect.advice import attempt_advice
-from reginspect.model import ACCELS, KINDS, STATUSES, Attempt, CpuState, Phase, ProcessInfo, Session
+from reginspect.model import (
+    ACCELS,
+    KINDS,
+    STATUSES,
+    Attempt,
+    CpuState,
+    LineRef,
+    Phase,
+    ProcessInfo,
+    Session,
+)
 from reginspect.results import (
     MAX_LINES,
     STATUS_ORDER,
@@ -70,26 +80,44 @@ def _accel(attempt: Attempt) -> tuple[Accel, MessageKind | None]:
     return Accel.UNKNOWN, None
 
 
-def _describe(kvm_id: int, accel: Accel, fallback: Accel) -> RegisterInfo:
-    return describe(kvm_id, accel if accel is not Accel.UNKNOWN else fallback)
+_NO_VALUES: Final = (None, None)
 
 
 def _cpu_result(cpu: CpuState, accel: Accel) -> CpuResult:
-    registers = []
+    """``accel``: the attempt's, to name a register whose own line does not tell (KVM and TCG
+    name a few timer ids differently)."""
     statuses, kinds, accels, references = cpu.statuses, cpu.kinds, cpu.accels, cpu.references
+    ids, lines, offsets, sources, values = cpu.ids, cpu.lines, cpu.offsets, cpu.sources, cpu.values
     instance = (cpu.instance,)
-    for kvm_id, entry in sorted(_fold(cpu).items()):
+    names = {
+        code: code_accel if code_accel is not Accel.UNKNOWN else accel
+        for code, code_accel in enumerate(ACCELS)
+    }
+    registers = []
+    if len(set(ids)) == len(ids):  # each register named once (QEMU 11.1): nothing to fold
+        kept = [
+            (kvm_id, [position, _TOLERATED[kinds[position]], position])
+            for position, kvm_id in enumerate(ids)
+        ]
+        kept.sort()
+    else:
+        kept = sorted(_fold(cpu).items())
+    for kvm_id, entry in kept:
         winner = entry[0]
-        stream_value, destination_value = cpu.values.get(kvm_id, (None, None))
+        stream_value, destination_value = (
+            values.get(kvm_id, (None, None)) if values else (None, None)
+        )
         registers.append(
             RegisterResult(
                 kvm_id,
-                _describe(kvm_id, ACCELS[accels[winner]], accel),
+                describe(kvm_id, names[accels[winner]]),
                 STATUSES[statuses[winner]],
                 bool(entry[1]),
                 KINDS[kinds[winner]],
                 references[winner],
-                tuple(cpu.line_ref(position) for position in entry[2:]),
+                tuple(
+                    LineRef(sources[at], lines[at], offsets[at]) for at in entry[2:] if lines[at]
+                ),
                 instance,
                 stream_value,
                 destination_value,

@@ -7,7 +7,7 @@ README). Every form is drawn from the same ``Report`` object, so the three never
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final
 
 from parsers.catalogue import describe
@@ -72,9 +72,17 @@ def register_json(register: RegisterResult, attempt_source: str) -> JsonDict:
     return data
 
 
-def _cpu_json(cpu: CpuResult, attempt_source: str) -> JsonDict:
+RegisterWriter = Callable[[RegisterResult, str], Any]
+_STATUS_PLACE: Final = {status: place for place, status in enumerate(STATUS_ORDER)}
+
+
+def _register_json_jsontext(register: RegisterResult, attempt_source: str) -> _Json:
+    return _Json(_register_json_text(register, attempt_source))
+
+
+def _cpu_json(cpu: CpuResult, attempt_source: str, write: RegisterWriter) -> JsonDict:
     registers = sorted(
-        cpu.registers, key=lambda register: (STATUS_ORDER.index(register.status), register.kvm_id)
+        cpu.registers, key=lambda register: (_STATUS_PLACE[register.status], register.kvm_id)
     )
     return {
         "cpu": cpu.instance,
@@ -83,7 +91,7 @@ def _cpu_json(cpu: CpuResult, attempt_source: str) -> JsonDict:
         "missing_count": cpu.count(Status.MISSING),
         "extra_count": cpu.count(Status.EXTRA),
         "matched_count": cpu.count(Status.MATCHED) or None,
-        "registers": [register_json(register, attempt_source) for register in registers],
+        "registers": [write(register, attempt_source) for register in registers],
     }
 
 
@@ -91,7 +99,7 @@ def _error_json(error: ErrorLine) -> JsonDict:
     return {"line": error.line, "text": error.text, "kind": error.kind, "source": error.source}
 
 
-def attempt_json(result: AttemptResult) -> JsonDict:
+def attempt_json(result: AttemptResult, write: RegisterWriter = register_json) -> JsonDict:
     summary = result.summary
     process = summary.process
     return {
@@ -117,7 +125,7 @@ def attempt_json(result: AttemptResult) -> JsonDict:
             "incoming": process.incoming,
             "line": process.line.line,
         },
-        "cpus": [_cpu_json(cpu, summary.source) for cpu in result.cpus],
+        "cpus": [_cpu_json(cpu, summary.source, write) for cpu in result.cpus],
         "hidden": [format_id(kvm_id) for kvm_id in sorted(summary.hidden)],
         "refused": [_refused_json(refused) for refused in summary.refused],
         "properties": [
@@ -204,6 +212,8 @@ class OneLine(dict[str, Any]):
 def _dump(value: object, level: int) -> str:
     """JSON indented by two spaces a level, ``OneLine`` objects on one line. ensure_ascii
     escapes every control and non-ASCII character: nothing in a log survives raw."""
+    if isinstance(value, _Json):
+        return str(value)
     if isinstance(value, OneLine):
         return json.dumps(value, ensure_ascii=True)
     if isinstance(value, dict | list) and value:
@@ -225,7 +235,8 @@ def _json_parts(report: Report) -> Iterator[str]:
     head = {"schema": SCHEMA, "sources": list(report.sources)}
     yield _dump(head, 0)[:-2] + ',\n  "attempts": ['
     for number, result in enumerate(report.attempts):
-        yield ("," if number else "") + "\n    " + _dump(attempt_json(result), 2)
+        text = _dump(attempt_json(result, _register_json_jsontext), 2)
+        yield ("," if number else "") + "\n    " + text
     yield "\n  ]," if report.attempts else "],"
     tail = {
         "suggestions": [suggestion_json(suggestion) for suggestion in report.suggestions],
@@ -270,19 +281,58 @@ def qemu_facts(summary: AttemptSummary) -> str:
     return ", ".join(part for part in parts if part)
 
 
+# A report names the same registers in attempt after attempt: what does not depend on the
+# attempt is written once per run (bounded).
+_NAMED: dict[tuple[int, str], str] = {}
+_JSON_HEADS: dict[tuple[object, ...], tuple[str, str]] = {}
+_REMEMBERED = 1 << 14
+
+
+def _remember(cache: dict[Any, Any], key: object, value: Any) -> Any:
+    if len(cache) >= _REMEMBERED:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 def _register_line(register: RegisterResult) -> str:
+    info = register.info
+    named = _NAMED.get((register.kvm_id, info.name))
+    if named is None:
+        aliases = f" ({', '.join(info.aliases[:2])})" if info.aliases else ""
+        text = printable(f"{format_id(register.kvm_id)}  {info.name}{aliases}  ")
+        named = _remember(_NAMED, (register.kvm_id, info.name), text)
     flags = []
     if register.tolerated:
         flags.append("tolerated")
-    if not register.info.known:
+    if not info.known:
         flags.append("unknown to the catalogue")
     if register.value_differs:
         flags.append(f"values {_hex(register.stream_value)} → {_hex(register.destination_value)}")
     where = f"line {register.lines[0].line}" if register.lines else ""
-    aliases = register.info.aliases
-    named = f" ({', '.join(aliases[:2])})" if aliases else ""
     extra = f" [{'; '.join(flags)}]" if flags else ""
-    return printable(f"{format_id(register.kvm_id)}  {register.name}{named}  {where}{extra}")
+    return f"{named}{where}{extra}"
+
+
+class _Json(str):
+    """JSON text written as it is by ``_dump``."""
+
+
+def _register_json_text(register: RegisterResult, attempt_source: str) -> str:
+    """``register_json`` as one line of JSON, made from the parts that repeat."""
+    if register.stream_value is not None or register.destination_value is not None:
+        return json.dumps(register_json(register, attempt_source), ensure_ascii=True)
+    if any(ref.source != attempt_source for ref in register.lines):
+        return json.dumps(register_json(register, attempt_source), ensure_ascii=True)
+    info = register.info
+    key: tuple[object, ...] = (register.kvm_id, info.name, register.status, register.tolerated)
+    key += (register.reference, register.kind)
+    parts = _JSON_HEADS.get(key)
+    if parts is None:
+        whole = json.dumps(register_json(register._replace(lines=()), ""), ensure_ascii=True)
+        head, tail = whole.split('"lines": []', 1)
+        parts = _remember(_JSON_HEADS, key, (head + '"lines": [', "]" + tail))
+    return parts[0] + ", ".join(str(ref.line) for ref in register.lines) + parts[1]
 
 
 def _or_unknown(value: int | None) -> str:
