@@ -36,6 +36,7 @@ from reginspect.results import (
     Suggestion,
     values_differ,
 )
+from reginspect.streams import id_accel
 from reginspect.suggest import suggestions_for
 
 # Per kind code (the compact store's): whether QEMU let the difference pass.
@@ -206,6 +207,8 @@ def summarize(attempt: Attempt) -> AttemptSummary:
     }
     differs: set[int] = set()
     stream_values: dict[int, int] = {}
+    destination_values: dict[int, int] = {}
+    by_ids: dict[Accel, MessageKind] = {}  # what the register ids tell of the accelerator
     cpus: list[CpuSummary] = []
     for cpu in attempt.sorted_cpus():
         folded = _fold(cpu)
@@ -215,10 +218,15 @@ def summarize(attempt: Attempt) -> AttemptSummary:
             status = statuses[winner]
             per_status[status] += 1
             sets[_category(status, tolerated, kinds[winner])].add(kvm_id)
+            told = id_accel(kvm_id)
+            if told is not Accel.UNKNOWN:
+                by_ids.setdefault(told, KINDS[kinds[winner]])
             values = cpu.values.get(kvm_id)
             if values is not None:
                 if values[0] is not None:
                     stream_values.setdefault(kvm_id, values[0])
+                if values[1] is not None:
+                    destination_values.setdefault(kvm_id, values[1])
                 if values_differ(STATUSES[status], *values):
                     differs.add(kvm_id)
         cpus.append(
@@ -229,6 +237,8 @@ def summarize(attempt: Attempt) -> AttemptSummary:
                 tuple((status, per_status[STATUSES.index(status)]) for status in STATUS_ORDER),
             )
         )
+    if accel is Accel.UNKNOWN and len(by_ids) == 1:
+        ((accel, evidence),) = by_ids.items()
     registers = RegisterSets(
         frozenset(sets["fatal"]),
         frozenset(sets["by_property"]),
@@ -238,6 +248,7 @@ def summarize(attempt: Attempt) -> AttemptSummary:
         frozenset(sets["matched"]),
         frozenset(differs),
         tuple(sorted(stream_values.items())),
+        tuple(sorted(destination_values.items())),
     )
     verdict, detail = outcome(attempt, registers.fatal)
     # A register extra on one CPU and matched on another counts where it differs.
@@ -277,6 +288,7 @@ def summarize(attempt: Attempt) -> AttemptSummary:
         frozenset(attempt.hidden),
         tuple(attempt.refused),
         len(attempt.errors),
+        _process(attempt.source_process),
     )
 
 
@@ -372,15 +384,124 @@ class LazyResults(Sequence[AttemptResult]):
             yield attempt_result(attempt, summary)
 
 
+# -- saved streams beside a log ----------------------------------------------------------------
+
+
+def streams_target(attempts: Sequence[Attempt]) -> int | None:
+    """Which of a log's attempts two saved streams describe: the last failed one, else the
+    last one (None: the log has none yet)."""
+    for index in range(len(attempts) - 1, -1, -1):
+        if outcome(attempts[index])[0] is Outcome.FAILED:
+            return index
+    return len(attempts) - 1 if attempts else None
+
+
+def _with_machine(process: ProcessInfo, machine: str) -> ProcessInfo:
+    """A copy of a process description naming its machine type (a saved stream tells it)."""
+    copy = ProcessInfo(
+        process.origin,
+        process.line,
+        process.time,
+        process.qemu_version,
+        process.libvirt_version,
+        machine=machine,
+    )
+    copy.cpu, copy.accel, copy.incoming = process.cpu, process.accel, process.incoming
+    copy.binary, copy.hidden, copy.end_reason = process.binary, process.hidden, process.end_reason
+    return copy
+
+
+def with_streams(attempt: Attempt, compared: Attempt) -> Attempt:
+    """A log's attempt completed by the comparison of two saved streams (``compared``, from
+    ``reginspect.streams.build_attempt``): the log's outcome, errors and lines, with every
+    register the streams show, their values, and the source's machine type."""
+    process = attempt.process
+    stream_process = compared.process
+    if stream_process is not None and stream_process.machine:
+        if process is None:
+            process = stream_process
+        elif not process.machine:
+            process = _with_machine(process, stream_process.machine)
+    merged = Attempt(
+        attempt.index,
+        attempt.source,
+        attempt.first_line,
+        attempt.last_line,
+        sources=attempt.sources + [s for s in compared.sources if s not in attempt.sources],
+        revision=max(attempt.revision, compared.revision),
+        phase=attempt.phase,
+        closed=attempt.closed,
+        complete=attempt.complete,
+        with_streams=True,
+        parts=(attempt, compared),
+    )
+    merged.errors = list(attempt.errors)
+    merged.properties = list(attempt.properties)
+    merged.warnings = list(attempt.warnings)
+    merged.problems = list(attempt.problems)
+    merged.dropped_lines = attempt.dropped_lines
+    merged.refused = list(attempt.refused)
+    merged.hidden = set(attempt.hidden)
+    merged.process = process
+    merged.dialects = set(attempt.dialects)
+    merged.accels = {**compared.accels, **attempt.accels}
+    merged.has_messages = attempt.has_messages
+    merged.time = attempt.time
+    merged.source_process = compared.source_process or attempt.source_process
+    for instance in sorted(attempt.cpus.keys() | compared.cpus.keys()):
+        logged, streamed = attempt.cpus.get(instance), compared.cpus.get(instance)
+        cpu = logged.copy() if logged is not None else CpuState(instance)
+        if streamed is not None:
+            # The log's mentions first: their lines and message kinds lead; the streams add
+            # every other register and the values.
+            cpu.extend(streamed)
+            if cpu.stream_count is None:
+                cpu.stream_count = streamed.stream_count
+            if cpu.destination_count is None:
+                cpu.destination_count = streamed.destination_count
+        merged.cpus[instance] = cpu
+    return merged
+
+
+class StreamsMerge:
+    """Puts one comparison of saved streams into a log's attempts (``streams_target``), the
+    merged attempt made again only when a part changed, so caches keyed by revision hold."""
+
+    def __init__(self, compared: Attempt) -> None:
+        self.compared = compared
+        self._made: tuple[Attempt, int, Attempt] | None = None
+
+    def apply(self, attempts: Sequence[Attempt]) -> list[Attempt]:
+        result = list(attempts)
+        target = streams_target(result)
+        if target is None:
+            self.compared.index = 0
+            return [self.compared]
+        attempt = result[target]
+        made = self._made
+        if made is None or made[0] is not attempt or made[1] != attempt.revision:
+            made = (attempt, attempt.revision, with_streams(attempt, self.compared))
+            self._made = made
+        made[2].index = attempt.index
+        result[target] = made[2]
+        return result
+
+
 Fixes = Callable[[Sequence[AttemptSummary]], Sequence[Suggestion]]
 
 
 def session_report(
-    session: Session, problems: Sequence[str] = (), fixes: Fixes = suggestions_for
+    session: Session,
+    problems: Sequence[str] = (),
+    fixes: Fixes = suggestions_for,
+    compared: Attempt | None = None,
 ) -> Report:
     """The report of every attempt of a session, with the fixes for them (``fixes``: the
-    suggestion engine, given the context of the run)."""
+    suggestion engine, given the context of the run; ``compared``: two saved streams'
+    comparison, which completes the attempt they describe)."""
     attempts = session.attempts()
+    if compared is not None:
+        attempts = StreamsMerge(compared).apply(attempts)
     summaries = tuple(summarize(attempt) for attempt in attempts)
     return Report(
         tuple(session.sources),

@@ -50,6 +50,8 @@ from parsers.regids import Accel
 
 # What an attempt keeps of unbounded kinds of lines; beyond, they are only counted.
 MAX_KEPT_LINES: Final = 1000
+# The x-mig series' properties (x-mig-safe-missing-regs, x-mig-hidden-regs).
+XMIG_PROPERTY_PREFIX: Final = "x-mig-"
 # Lines kept per register and CPU: a register named again and again needs only its first few.
 MAX_REGISTER_LINES: Final = 64
 
@@ -369,9 +371,11 @@ class Attempt:
         "refused",
         "revision",
         "source",
+        "source_process",
         "sources",
         "time",
         "warnings",
+        "with_streams",
     )
 
     def __init__(
@@ -386,6 +390,7 @@ class Attempt:
         phase: Phase = Phase.STARTED,
         closed: bool = False,
         from_streams: bool = False,
+        with_streams: bool = False,
         complete: bool = False,
         parts: tuple[Attempt, ...] = (),
     ) -> None:
@@ -398,6 +403,7 @@ class Attempt:
         self.phase = phase
         self.closed = closed  # nothing later belongs to it (QEMU gave up, or a new attempt began)
         self.from_streams = from_streams  # built from two saved register lists, not from a log
+        self.with_streams = with_streams  # a log's attempt whose registers saved streams complete
         self.complete = complete  # its source was read to the end and is not followed any more
         self.parts = parts  # the attempts merged into this one
         self.cpus: dict[int, CpuState] = {}
@@ -414,6 +420,7 @@ class Attempt:
         self.current_cpu: CpuState | None = None
         self.has_messages = False  # QEMU's own error/warning lines (standard error) are in view
         self.time: str | None = None  # the first timestamp seen
+        self.source_process: ProcessInfo | None = None  # the source's, where a saved stream tells
 
     def __repr__(self) -> str:
         return (
@@ -436,13 +443,15 @@ class Attempt:
 
     @property
     def naming(self) -> Naming:
-        if self.from_streams:
+        if self.from_streams or self.with_streams:
             return Naming.STREAMS
         if any(cpu.mentions for cpu in self.cpus.values()):
             return Naming.NAMED
         # QEMU 11.1 names each difference in a warning or error, never in a trace: only its
-        # messages (standard error) can tell that no register differs.
-        if self.dialects & {Dialect.QEMU_11, Dialect.XMIG} and self.has_messages:
+        # messages (standard error) can tell that no register differs. The x-mig series names
+        # them in traces (its builds also print 11.x's chained load error).
+        eleven = Dialect.QEMU_11 in self.dialects and Dialect.XMIG not in self.dialects
+        if eleven and self.has_messages:
             return Naming.NAMED
         return Naming.COUNTS
 
@@ -652,6 +661,9 @@ class SourceBuilder:
                         event.set_twice,
                     )
                 )
+                if event.property.startswith(XMIG_PROPERTY_PREFIX):
+                    # Only builds carrying the x-mig series know these properties.
+                    current.dialects.add(Dialect.XMIG)
                 self._error(current, event, event.raw, FailureKind.PROPERTY)
                 self._touch(current, event, Signal.FAILURE)
             case ProcessStarted():

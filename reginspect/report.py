@@ -381,11 +381,10 @@ def _text_parts(report: Report, *, matched: bool) -> Iterator[str]:
 def _text_attempt(result: AttemptResult, *, matched: bool) -> list[str]:
     summary = result.summary
     sources = ", ".join(summary.sources)
-    where = (
-        "saved streams"
-        if summary.naming is Naming.STREAMS
-        else f"lines {summary.first_line}-{summary.last_line}"
-    )
+    where = f"lines {summary.first_line}-{summary.last_line}"
+    if summary.naming is Naming.STREAMS:
+        # A log's attempt completed by saved streams keeps its lines.
+        where = f"{where} and saved streams" if summary.last_line else "saved streams"
     head = f"{sources}: attempt {summary.index}, {where}: {summary_line(summary, result.cpus)}"
     out = [printable(head)]
     for cpu in result.cpus:

@@ -120,8 +120,10 @@ class RegisterSets(NamedTuple):
     missing_tolerated: frozenset[int]  # the same, tolerated by QEMU on purpose (11.1)
     matched: frozenset[int]
     value_differs: frozenset[int]
-    # Saved streams only: the source's value of each register the stream carried.
+    # Saved streams only: the source's value of each register the stream carried, and the
+    # destination configuration's value of each register it has.
     stream_values: tuple[tuple[int, int], ...] = ()
+    destination_values: tuple[tuple[int, int], ...] = ()
 
     @property
     def extra(self) -> frozenset[int]:
@@ -141,6 +143,9 @@ class RegisterSets(NamedTuple):
 
     def stream_value(self, kvm_id: int) -> int | None:
         return dict(self.stream_values).get(kvm_id)
+
+    def destination_value(self, kvm_id: int) -> int | None:
+        return dict(self.destination_values).get(kvm_id)
 
 
 class CpuSummary(NamedTuple):
@@ -180,6 +185,8 @@ class AttemptSummary(NamedTuple):
     hidden: frozenset[int]
     refused: tuple[RefusedRegister, ...]
     error_count: int
+    # The source's QEMU, where something tells (a saved stream names its machine type).
+    source_process: QemuProcess | None = None
 
     def count(self, status: Status) -> int:
         return dict(self.counts).get(status, 0)

@@ -61,10 +61,20 @@ class RegisterList:
     @property
     def accel(self) -> Accel:
         ids = (kvm_id for registers in self.cpus.values() for kvm_id in registers)
-        kvm = any(
-            kvm_id >> 56 == 0x60 and (kvm_id >> 16) & 0xFFF in _KVM_ONLY_GROUPS for kvm_id in ids
-        )
+        kvm = any(id_accel(kvm_id) is Accel.KVM for kvm_id in ids)
         return Accel.KVM if kvm else Accel.TCG
+
+
+def id_accel(kvm_id: int) -> Accel:
+    """What one register id in a CPU's migrated list tells of the accelerator: KVM's own groups
+    (firmware registers, DEMUX, ...) only under KVM; AArch32 coprocessor ids only under TCG (an
+    arm64 KVM list holds arm64 ids alone); anything else says nothing."""
+    arch = kvm_id >> 56
+    if arch == 0x60 and (kvm_id >> 16) & 0xFFF in _KVM_ONLY_GROUPS:
+        return Accel.KVM
+    if arch == 0x40:
+        return Accel.TCG
+    return Accel.UNKNOWN
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -248,6 +258,9 @@ def build_attempt(source: RegisterList, destination: RegisterList) -> Attempt:
         attempt.accels[accel] = MessageKind.STREAM
     attempt.process = ProcessInfo(
         "stream", LineRef(destination.name, 0, 0), machine=destination.machine
+    )
+    attempt.source_process = ProcessInfo(
+        "stream", LineRef(source.name, 0, 0), machine=source.machine
     )
     sources = source.for_cpus(set(destination.cpus) if destination.per_cpu else set())
     destinations = destination.for_cpus(set(source.cpus) if source.per_cpu else set())
