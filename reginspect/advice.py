@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from parsers.catalogue import describe
 from parsers.logevents import Dialect
+from parsers.regids import Accel
 from reginspect.model import Naming, Phase
 from reginspect.results import AttemptResult, CpuResult, Outcome
 
 # The trace events that make each kind of QEMU name or count the registers it compares.
 TRACE_OPTIONS_11 = "-trace cpu_post_load -trace 'tolerate_cpreg*'"
-TRACE_OPTIONS_XMIG = (
-    "-trace 'cpu_post_load*' -trace 'kvm_arm_cpu_post_load*' -trace 'kvm_arm_init_cpreg_list*'"
-)
+TRACE_OPTIONS_XMIG = "-trace 'cpu_post_load*'"
+# The x-mig series' kvm_arm_* events fire under KVM only (target/arm/kvm.c).
+TRACE_OPTIONS_XMIG_KVM = "-trace 'kvm_arm_cpu_post_load*' -trace 'kvm_arm_init_cpreg_list*'"
 TRACE_OPTIONS_OLD = (
     "-trace 'vmstate_load_state*' -trace vmstate_load_field_error "
     "-trace 'qemu_loadvm_state_section*' -trace 'loadvm_state*'"
@@ -23,6 +24,21 @@ COMPARE_ROUTE = (
 )
 
 NAME_LIMIT = 8
+# QEMU 11.1's own tolerances (reginspect.tolerances), in a sentence.
+BUILTIN_SENTENCE = (
+    "QEMU 11.1 tolerates TCR2_EL1, PIRE0_EL1, PIR_EL1 and KVM_REG_ARM_VENDOR_HYP_BMAP_2 (when "
+    "0) under KVM with -cpu host or max only, and DBGDTRTX under any accelerator"
+)
+
+
+def xmig_trace_options(accel: Accel) -> str:
+    """The traces that make an x-mig build name every register it compares: its kvm_arm_*
+    events only where KVM runs (or may run)."""
+    if accel is Accel.TCG:
+        return TRACE_OPTIONS_XMIG
+    if accel is Accel.KVM:
+        return f"{TRACE_OPTIONS_XMIG} {TRACE_OPTIONS_XMIG_KVM}"
+    return f"{TRACE_OPTIONS_XMIG} (under KVM also {TRACE_OPTIONS_XMIG_KVM})"
 
 
 def register_names(entries: list[int], limit: int = NAME_LIMIT) -> str:
@@ -60,15 +76,17 @@ def attempt_advice(result: AttemptResult) -> tuple[str, ...]:
     tolerated = sorted(sets.tolerated)
     value_diffs = sorted(sets.value_differs)
     naming = summary.naming
-    on_11 = Dialect.QEMU_11 in summary.dialects
+    on_11 = Dialect.QEMU_11 in summary.dialects and Dialect.XMIG not in summary.dialects
+    xmig = Dialect.XMIG in summary.dialects
 
     for problem in summary.properties:
         if problem.set_twice:
             advice.append(
                 f"QEMU refused to start: the array property {problem.property} was set more than "
-                "once (two machine-type compat levels, or a compat level plus -global). An array "
-                "property can be set only once: replace all settings by one aggregated value "
-                "(see the suggestions)."
+                "once (two machine-type compat levels, or the compat plus -global). An array "
+                "property can be set only once; where the machine type's compat sets it, no "
+                "command-line form can extend it (see the suggestions: give --dst-machine when "
+                "the log does not name the machine type)."
             )
         else:
             advice.append(
@@ -79,8 +97,7 @@ def attempt_advice(result: AttemptResult) -> tuple[str, ...]:
         advice.append(
             f"{len(fatal)} register(s) of the source's stream are unknown to the destination "
             f"configuration: {register_names(fatal)}. QEMU fails the load on them unless it "
-            "tolerates them (QEMU 11.1 does for TCR2_EL1, PIRE0_EL1, PIR_EL1, "
-            "KVM_REG_ARM_VENDOR_HYP_BMAP_2 when 0, and DBGDTRTX under TCG)."
+            f"tolerates them ({BUILTIN_SENTENCE})."
         )
     elif fatal:
         advice.append(
@@ -119,6 +136,16 @@ def attempt_advice(result: AttemptResult) -> tuple[str, ...]:
             "in a warning or error on its standard error, not in the -D trace file: give that "
             "file too (reginspect report dst.stderr dst.trace.log)."
         )
+    elif naming is Naming.COUNTS and summary.outcome is Outcome.FAILED and summary.properties:
+        pass  # QEMU refused to start: nothing was loaded, so no register to name
+    elif naming is Naming.COUNTS and summary.outcome is Outcome.FAILED and xmig:
+        counts = [text for cpu in cpus if (text := _count_difference(cpu))]
+        known = f" ({counts[0]})" if counts else ""
+        advice.append(
+            f"This QEMU carries the x-mig series, yet no line names a register{known}. It names "
+            f"every register it compares with {xmig_trace_options(summary.accel)}; or "
+            f"{COMPARE_ROUTE}."
+        )
     elif naming is Naming.COUNTS and summary.outcome is Outcome.FAILED:
         counts = [text for cpu in cpus if (text := _count_difference(cpu))]
         known = f" ({counts[0]})" if counts else ""
@@ -126,7 +153,8 @@ def attempt_advice(result: AttemptResult) -> tuple[str, ...]:
             "This QEMU (10.x or older) prints no register names, only counts at best"
             f"{known}. To name the registers: run the destination with QEMU 11.1 or newer, which "
             f"names every difference (add {TRACE_OPTIONS_11} for the counts and tolerances); on "
-            f"a QEMU carrying the x-mig series add {TRACE_OPTIONS_XMIG}; or {COMPARE_ROUTE}."
+            f"a QEMU carrying the x-mig series add {xmig_trace_options(summary.accel)}; or "
+            f"{COMPARE_ROUTE}."
         )
         if not any(cpu.stream_count is not None for cpu in cpus):
             advice.append(

@@ -172,6 +172,12 @@ def suggestion_json(suggestion: Suggestion) -> JsonDict:
         "forms": {str(form): forms.get(form) for form in Form},
         "reason": suggestion.reason,
         "applies_to": suggestion.applies_to,
+        "route": str(suggestion.route),
+        "qemu": suggestion.qemu,
+        "loses": [
+            {"id": format_id(kvm_id), "name": describe(kvm_id).name, "value": _hex(value)}
+            for kvm_id, value in suggestion.loses
+        ],
     }
 
 
@@ -360,18 +366,20 @@ def _text_parts(report: Report, *, matched: bool) -> Iterator[str]:
             yield "\n".join(_text_attempt(result, matched=matched))
         if report.suggestions:
             out = [
-                "suggestions (libvirt and compat forms: reginspect suggest --form libvirt|compat):"
+                "suggestions (every form: reginspect suggest --form "
+                "command-line|libvirt|compat|tolerance):"
             ]
             for suggestion in report.suggestions:
                 out.append(
                     printable(
-                        f"  {suggestion.property} on the {suggestion.side} "
-                        f"({suggestion.applies_to}): {suggestion.reason}"
+                        f"  {suggestion.property} on the {suggestion.side}, for "
+                        f"{suggestion.qemu}: {suggestion.reason}"
                     )
                 )
-                command_line = suggestion.form(Form.COMMAND_LINE)
-                if command_line:
-                    out.append(printable(f"    {command_line}"))
+                if suggestion.forms:
+                    # The form to use first; the libvirt one repeats the command line's.
+                    _, text = suggestion.forms[0]
+                    out.extend(printable(f"    {line}") for line in text.splitlines())
             yield "\n".join(out)
         yield "\n".join(printable(f"note: {problem}") for problem in report.problems)
 
@@ -438,8 +446,8 @@ def _markdown_parts(report: Report) -> Iterator[str]:
             out = ["## Suggested fixes", ""]
             for suggestion in report.suggestions:
                 out.append(
-                    f"- **{md(suggestion.property)}** on the {md(suggestion.side)} "
-                    f"({md(suggestion.applies_to)}): {md(suggestion.reason)}"
+                    f"- **{md(suggestion.property)}** on the {md(suggestion.side)}, for "
+                    f"{md(suggestion.qemu)}: {md(suggestion.reason)}"
                 )
                 for form, text in suggestion.forms:
                     out.extend(["", f"  {form}:", "", "  ```"])

@@ -268,7 +268,16 @@ class Form(enum.StrEnum):
 
     COMMAND_LINE = "command_line"
     LIBVIRT = "libvirt"
-    COMPAT = "compat"
+    COMPAT = "compat"  # a change to the machine type's compat in hw/arm/virt.c (x-mig builds)
+    TOLERANCE = "tolerance"  # C lines registering cpreg migration tolerances (QEMU >= 11.1)
+
+
+class Route(enum.StrEnum):
+    """Which QEMU a fix is for."""
+
+    XMIG = "x-mig"  # builds carrying the x-mig series: its two array properties
+    UPSTREAM = "upstream"  # upstream QEMU >= 11.1 and backports: tolerances in code
+    ANY = "any"  # any QEMU: the same configuration on both ends, traces that name registers
 
 
 class Suggestion(NamedTuple):
@@ -278,9 +287,13 @@ class Suggestion(NamedTuple):
     side: str  # "destination" | "source"
     ids: tuple[int, ...]
     value: str
-    forms: tuple[tuple[Form, str], ...]  # only the forms that apply
+    forms: tuple[tuple[Form, str], ...]  # only the forms that apply, the one to use first
     reason: str
-    applies_to: str
+    applies_to: str  # "x-mig series" | "stock qemu" (route's older, coarser word)
+    route: Route = Route.ANY
+    qemu: str = "any QEMU"  # the QEMU (and accelerator, machine type) it holds for
+    # Registers whose value the guest would lose (not migrated), with the source's value.
+    loses: tuple[tuple[int, int], ...] = ()
 
     def form(self, form: Form) -> str | None:
         return dict(self.forms).get(form)

@@ -2,6 +2,7 @@
 
 SRC is what the source sends, DST what the destination configuration carries (its own saved
 stream, or its `probe --json` list): registers only in SRC are extra, only in DST missing.
+The fixes come from the same engine as `report`'s.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import sys
 
 from reginspect.analyze import attempt_result
+from reginspect.commands.report import add_fix_arguments, fixes_from_args
 from reginspect.errors import EXIT_FINDINGS, EXIT_OK
 from reginspect.report import render
 from reginspect.results import Report
@@ -19,7 +21,8 @@ HELP = (
     "Compare the CPU register lists of two QEMU migration streams saved with "
     '`migrate "exec:cat > FILE"` (plain or .gz/.xz/.zst), or JSON register lists from '
     "`decode --json` / `probe --json`: extra, missing and matched registers per CPU, with "
-    "values. Exit status: 0 identical lists and values, 1 any difference, 2 usage or input error."
+    "values, and the fixes. Exit status: 0 identical lists and values, 1 any difference, "
+    "2 usage or input error."
 )
 
 
@@ -36,11 +39,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--matched", action="store_true", help="list matched registers in the text form too"
     )
+    add_fix_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    fixes = fixes_from_args(args)
     attempt, problems = compare_files(args.source, args.destination)
     result = attempt_result(attempt)
-    report = Report(tuple(attempt.sources), (result.summary,), (result,), (), tuple(problems))
+    suggestions = tuple(fixes((result.summary,)))
+    report = Report(
+        tuple(attempt.sources), (result.summary,), (result,), suggestions, tuple(problems)
+    )
     sys.stdout.write(render(report, args.format, matched=args.matched))
     return EXIT_FINDINGS if result.summary.has_differences else EXIT_OK

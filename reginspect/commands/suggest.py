@@ -6,16 +6,28 @@ import argparse
 import sys
 
 from reginspect.analyze import session_report
-from reginspect.commands.report import add_fix_arguments, fixes_from_args, load_session
+from reginspect.commands.report import (
+    add_fix_arguments,
+    add_stream_arguments,
+    fixes_from_args,
+    load_session,
+    load_streams,
+)
 from reginspect.results import Form
 from reginspect.textsafe import printable
 
 HELP = (
-    "Print only the ready-to-paste fixes for the migration failures in QEMU logs: one aggregated "
-    "value per x-mig property and side (merged with --have and with values the log shows), "
-    "then remedies that work on stock QEMU."
+    "Print only the ready-to-paste fixes for the migration failures in QEMU logs, each for the "
+    "QEMU it holds on: x-mig property values (one aggregated value per property and side, or "
+    "the machine type's compat where it already sets the property), upstream QEMU 11.1's "
+    "tolerances (--form tolerance: C lines for a downstream patch), then what works on any QEMU."
 )
-FORMS = {"command-line": Form.COMMAND_LINE, "libvirt": Form.LIBVIRT, "compat": Form.COMPAT}
+FORMS = {
+    "command-line": Form.COMMAND_LINE,
+    "libvirt": Form.LIBVIRT,
+    "compat": Form.COMPAT,
+    "tolerance": Form.TOLERANCE,
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,21 +35,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--form", choices=tuple(FORMS), default="command-line", help="which form to print"
     )
+    add_stream_arguments(parser)
     add_fix_arguments(parser)
+
+
+def _comment(text: str) -> str:
+    return "\n".join(f"# {line}" for line in printable(text).splitlines())
 
 
 def run(args: argparse.Namespace) -> int:
     fixes = fixes_from_args(args)
+    compared, _ = load_streams(args.stream)
     session, _ = load_session(args.logs)
-    suggestions = session_report(session, fixes=fixes).suggestions
+    suggestions = session_report(session, fixes=fixes, compared=compared).suggestions
     form = FORMS[args.form]
     printed = 0
     for suggestion in suggestions:
+        head = f"{suggestion.property} on the {suggestion.side}, for {suggestion.qemu}"
+        sys.stdout.write(_comment(f"{head}: {suggestion.reason}") + "\n")
         text = suggestion.form(form)
-        if not text:
-            continue
-        sys.stdout.write(f"# {printable(suggestion.reason)}\n{printable(text)}\n")
-        printed += 1
+        if text:
+            sys.stdout.write(printable(text) + "\n")
+            printed += 1
+        elif suggestion.forms:
+            others = ", ".join(
+                f"--form {name}" for name, each in FORMS.items() if suggestion.form(each)
+            )
+            sys.stdout.write(f"# (nothing in the {args.form} form: see {others})\n")
     if printed == 0:
         sys.stdout.write(f"# nothing to paste in the {args.form} form for these logs\n")
     return 1 if suggestions else 0
