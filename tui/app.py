@@ -26,6 +26,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from parsers import catalogue
+from reginspect.commands.report import fix_options
+from reginspect.suggest import FixOptions
 from reginspect.textsafe import printable
 from tui.follow import POLL_INTERVAL, SourceReader, Watcher
 from tui.screens.help import HelpScreen
@@ -65,6 +67,7 @@ class ReginspectApp(App[int]):
         stdin_fd: int | None = None,
         watch: bool = True,
         streams: Sequence[str] = (),
+        fix_options: FixOptions | None = None,
     ) -> None:
         super().__init__()
         self.logs = list(logs)
@@ -94,7 +97,7 @@ class ReginspectApp(App[int]):
         self._refresh_timer: Timer | None = None
         self._tokens = REFRESH_BURST
         self._tokens_at = 0.0
-        self.viewer = Viewer(self.store)
+        self.viewer = Viewer(self.store, fix_options)
         self._frozen = False
         # What happened to the files, told in one toast every TOAST_INTERVAL at most: a log
         # rewritten a hundred times a second must not bury the screen (and the keys) in toasts.
@@ -130,7 +133,9 @@ class ReginspectApp(App[int]):
         self.call_after_refresh(self.refresh_view)
 
     def _load_streams(self) -> None:
-        """--stream SRC --stream DST: the registers both saved streams carry, as one attempt."""
+        """--stream SRC --stream DST: the registers both saved streams carry, completing the
+        log's attempt they describe (see reginspect.analyze.StreamsMerge)."""
+        from reginspect.analyze import StreamsMerge
         from reginspect.errors import UserError
         from reginspect.streams import compare_files
 
@@ -143,7 +148,7 @@ class ReginspectApp(App[int]):
                 notes = [error.message]
             else:
                 with self.store.lock:
-                    self.store.stream_attempts.append(attempt)
+                    self.store.streams = StreamsMerge(attempt)
         with self.store.lock:
             self.store.notices.extend(notes)
         self._reader_changed()
@@ -315,10 +320,14 @@ def create_app(
     stdin_fd: int | None = None,
     watch: bool = True,
     streams: Sequence[str] = (),
+    fix_options: FixOptions | None = None,
 ) -> ReginspectApp:
-    """The app on ``logs`` (paths, or ``-`` for standard input) and optionally two saved
-    migration streams (source, destination): the CLI and the tests use this."""
-    return ReginspectApp(logs, poll=poll, stdin_fd=stdin_fd, watch=watch, streams=streams)
+    """The app on ``logs`` (paths, or ``-`` for standard input), optionally two saved migration
+    streams (source, destination) and what the command line says of the two ends for the
+    fixes: the CLI and the tests use this."""
+    return ReginspectApp(
+        logs, poll=poll, stdin_fd=stdin_fd, watch=watch, streams=streams, fix_options=fix_options
+    )
 
 
 def _free_stdin_for_keys() -> int:
@@ -342,6 +351,7 @@ def run_app(args: argparse.Namespace) -> int:
         poll=bool(getattr(args, "poll", False)),
         stdin_fd=stdin_fd,
         streams=list(getattr(args, "stream", None) or []),
+        fix_options=fix_options(args),
     )
     try:
         result = app.run()

@@ -11,8 +11,9 @@ import enum
 import threading
 from dataclasses import dataclass, field
 
+from reginspect.analyze import StreamsMerge
 from reginspect.ingest import Ingest
-from reginspect.model import Attempt, Session
+from reginspect.model import Session
 from reginspect.textsafe import printable
 from tui.lineindex import LineIndex, read_line_at
 
@@ -48,9 +49,11 @@ class Store:
         self.session = Session()
         self.sources: dict[str, Source] = {}
         self.notices: list[str] = []  # what happened to the files, for the UI to tell once
-        # Attempts built from saved migration streams (--stream): kept beside the Session, whose
-        # attempts() would merge a trace-less source into a traced log's attempt.
-        self.stream_attempts: list[Attempt] = []
+        # Saved migration streams (--stream SRC --stream DST), compared: kept beside the Session
+        # (whose attempts() would merge a trace-less source into a traced log's attempt); they
+        # complete the log's attempt they describe (StreamsMerge), or stand alone until the log
+        # has one.
+        self.streams: StreamsMerge | None = None
         for path in paths:
             name = "standard input" if path == "-" else path
             if name in self.sources:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from reginspect.analyze import ResultCache
 from reginspect.model import Attempt
 from reginspect.results import AttemptResult, AttemptSummary, RegisterResult, Suggestion
-from reginspect.suggest import suggestions_for
+from reginspect.suggest import FixOptions, suggestions_for
 from tui.store import SourceStatus, Store
 
 
@@ -67,8 +67,9 @@ EMPTY_VIEW = View(-1, (), (), ())
 class Viewer:
     """Builds Views of one store, reusing what did not change since the last one."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, options: FixOptions | None = None) -> None:
         self.store = store
+        self.options = options or FixOptions()
         self.cache = ResultCache()
         self._suggested: tuple[tuple[tuple[int, int], ...], tuple[Suggestion, ...], str] | None
         self._suggested = None
@@ -78,14 +79,14 @@ class Viewer:
         store = self.store
         with store.lock:
             attempts = store.session.attempts()
-            for attempt in store.stream_attempts:
-                attempt.index = len(attempts)
-                attempts.append(attempt)
+            if store.streams is not None:
+                attempts = store.streams.apply(attempts)
             summaries = self.cache.summaries(attempts)
             key = tuple((summary.index, summary.revision) for summary in summaries)
             if self._suggested is None or self._suggested[0] != key:
                 try:
-                    suggestions, error = tuple(suggestions_for(summaries)), ""
+                    suggestions = tuple(suggestions_for(summaries, self.options))
+                    error = ""
                 except Exception as exc:  # the suggestion engine must not take the viewer down
                     suggestions, error = (), f"{type(exc).__name__}: {exc}"
                 self._suggested = (key, suggestions, error)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from reginspect.commands.report import add_fix_arguments
+
 HELP = (
     "Open the live TUI: follow QEMU logs as they grow and show, per migration attempt and CPU, "
     "the missing, extra and matched registers with names, the raw lines, and the fixes. "
@@ -18,11 +20,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="MIG",
-        help="a saved migration stream (source first, then destination)",
+        help="a saved migration stream, twice: the source's, then the destination's; it "
+        "completes the attempt they describe",
     )
     parser.add_argument(
         "--poll", action="store_true", help="poll the files instead of filesystem events"
     )
+    add_fix_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:

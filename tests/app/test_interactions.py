@@ -249,7 +249,7 @@ async def test_detail_pane_shows_fields_lines_tolerance_and_fix(in_data: Path) -
         ).plain
         assert row.name in text
         assert "tolerated by QEMU: no" in text
-        assert "covered by: x-mig-safe-missing-regs on the destination" in text
+        assert "covered by: tolerance on the destination (upstream)" in text
         assert f"{FAILED}:{row.first_line}" in text
         assert "handle_cpreg_only_in_incoming_stream" in text
         for name, _ in row.info.fields:
@@ -331,7 +331,9 @@ async def test_raw_log_search(in_data: Path) -> None:
 
 
 async def test_suggestion_is_copied_with_one_key(in_data: Path) -> None:
-    app = create_app([FAILED])
+    from tests.conftest import SAMPLES
+
+    app = create_app([str(SAMPLES / "xmig-kvm-forward.log")])  # an x-mig build's log
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("s")
@@ -349,6 +351,19 @@ async def test_suggestion_is_copied_with_one_key(in_data: Path) -> None:
         await pilot.pause()
         assert app.clipboard != expected
         assert "x-mig-safe-missing-regs" in app.clipboard
+
+
+async def test_a_tolerance_patch_is_copied_whole(in_data: Path) -> None:
+    app = create_app([FAILED])  # stock QEMU 11.1: upstream's tolerances, not the properties
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("s", "c")
+        await pilot.pause()
+        lines = app.clipboard.splitlines()
+        assert len(lines) == 2 * 88  # a comment naming the register, then its line
+        assert all(
+            line.startswith("arm_register_cpreg_mig_tolerance(cpu, ") for line in lines[1::2]
+        )
 
 
 async def test_counts_only_panel(in_data: Path) -> None:
@@ -675,24 +690,33 @@ async def test_log_text_is_shown_literally(in_tmp: Path) -> None:
         assert app.clipboard == ""
 
 
-async def test_saved_streams_add_an_attempt(in_data: Path) -> None:
+async def test_saved_streams_complete_the_failed_attempt(in_data: Path) -> None:
+    from reginspect.analyze import session_report
+    from reginspect.ingest import read_logs
+    from reginspect.streams import compare_files
     from tests.conftest import CORPUS, require_corpus
 
     require_corpus()
     case = CORPUS / "11.1-max-to-cortex-a57"
-    app = create_app([FAILED], streams=[str(case / "src.mig.xz"), str(case / "dst.mig.xz")])
+    pair = [str(case / "src.mig.xz"), str(case / "dst.mig.xz")]
+    app = create_app([FAILED], streams=pair)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        assert [a.naming for a in app.view.summaries] == [Naming.NAMED, Naming.STREAMS]
-        streams = app.view.result(1)
-        assert streams is not None
-        assert streams.count(Status.EXTRA) == 88
-        assert streams.count(Status.MATCHED) == 274
-        navigator = app.main.query_one(AttemptNavigator)
-        assert navigator.target == Target(1, None)
-        await pilot.press("right_square_bracket")
+        # No attempt of its own: the streams complete the log's failed one.
+        assert [a.naming for a in app.view.summaries] == [Naming.STREAMS]
+        assert _outcomes(app) == [Outcome.FAILED]
+        result = app.view.result(0)
+        assert result is not None
+        assert result.count(Status.EXTRA) == 88
+        assert result.count(Status.MATCHED) == 274
+        assert any(r.lines for r in result.registers())  # the log's lines stay
+        await pilot.press("right_square_bracket")  # Extra, then Matched
         await pilot.pause()
         assert len(app.main.query_one(RegisterTable).shown) == 274
+        # The same engine as `report LOG --stream SRC --stream DST`.
+        session, _ = read_logs([FAILED])
+        compared, _ = compare_files(*pair)
+        assert app.view.suggestions == session_report(session, compared=compared).suggestions
 
 
 async def test_one_stream_is_not_enough(in_data: Path) -> None:

@@ -126,9 +126,7 @@ class RegisterDetail(VerticalScroll):
         )
         field(
             "covered by",
-            "; ".join(
-                f"{item.property} on the {item.side} ({item.applies_to})" for item in covering
-            )
+            "; ".join(f"{item.property} on the {item.side} ({item.route})" for item in covering)
             if covering
             else "no suggestion",
         )

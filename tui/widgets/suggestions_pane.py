@@ -66,7 +66,7 @@ class SuggestionsPane(Vertical):
         for number, item in enumerate(items):
             title = Text(no_wrap=True, overflow="ellipsis")
             title.append(printable(item.property), style("suggestions-pane--title"))
-            title.append(printable(f" on the {item.side} ({item.applies_to})"))
+            title.append(printable(f" on the {item.side}, for {item.qemu}"))
             if item.value and not item.forms:
                 title.append(printable(f": {item.value}"))
             width = max((listing.size.width or PREVIEW) - 3, 16)
@@ -121,7 +121,7 @@ class SuggestionsPane(Vertical):
         if current is not None:
             item, form, value = current
             text.append(printable(item.property), style("suggestions-pane--title"))
-            text.append(printable(f" on the {item.side} ({item.applies_to})\n"))
+            text.append(printable(f" on the {item.side}, for {item.qemu}\n"))
             if form:
                 text.append(
                     f"{FORM_TITLES.get(form, form)} (c copies):\n", style("suggestions-pane--form")
