@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from parsers.catalogue import describe
-from parsers.logevents import Dialect
+from parsers.logevents import Dialect, MessageKind
 from parsers.regids import Accel
 from reginspect.model import Naming, Phase
 from reginspect.results import AttemptResult, CpuResult, Outcome
@@ -128,7 +128,28 @@ def attempt_advice(result: AttemptResult) -> tuple[str, ...]:
         and cpu.stream_count != cpu.destination_count
         for cpu in cpus
     )
-    if naming is Naming.COUNTS and on_11 and (summary.outcome is Outcome.FAILED or counts_differ):
+    if summary.unreadable:
+        states = ", ".join(summary.unreadable)
+        advice.append(
+            f"The destination cannot read the stream's device state ({states}): a part of the "
+            "state its QEMU does not know, not a register difference. Run the destination with "
+            "the source's QEMU version or a newer one."
+        )
+    for refused in summary.refused:
+        name = describe(refused.kvm_id, Accel.KVM).name
+        if refused.kind is MessageKind.KVM_SET_UNKNOWN:
+            advice.append(
+                f"The destination's KVM does not offer {name} to this guest: its kernel lacks "
+                "it, or the source's ID register values, written first, turned the feature off."
+            )
+        elif refused.kind is MessageKind.KVM_SET_VALUE:
+            advice.append(
+                f"The destination's KVM refused the value of {name}: its host CPU or kernel "
+                "does not offer it."
+            )
+    if summary.unreadable or summary.refused:
+        pass  # the failure is explained: no register names to ask for
+    elif naming is Naming.COUNTS and on_11 and (summary.outcome is Outcome.FAILED or counts_differ):
         counts = [text for cpu in cpus if (text := _count_difference(cpu))]
         known = f" ({counts[0]})" if counts else ""
         advice.append(

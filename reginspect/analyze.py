@@ -36,8 +36,24 @@ from reginspect.results import (
     Suggestion,
     values_differ,
 )
-from reginspect.streams import id_accel
 from reginspect.suggest import suggestions_for
+
+# arm64 register groups only KVM puts in the cpreg list (register-ids.md): TCG's lists hold
+# system registers alone.
+_KVM_ONLY_GROUPS: Final = frozenset({0x10, 0x11, 0x14, 0x15, 0x16})
+
+
+def id_accel(kvm_id: int) -> Accel:
+    """What one register id in a CPU's migrated list tells of the accelerator: KVM's own groups
+    (firmware registers, DEMUX, ...) only under KVM; AArch32 coprocessor ids only under TCG (an
+    arm64 KVM list holds arm64 ids alone); anything else says nothing."""
+    arch = kvm_id >> 56
+    if arch == 0x60 and (kvm_id >> 16) & 0xFFF in _KVM_ONLY_GROUPS:
+        return Accel.KVM
+    if arch == 0x40:
+        return Accel.TCG
+    return Accel.UNKNOWN
+
 
 # Per kind code (the compact store's): whether QEMU let the difference pass.
 _TOLERATED: Final = tuple(REGISTER_KINDS.get(kind, (Status.MATCHED, False))[1] for kind in KINDS)
@@ -289,6 +305,13 @@ def summarize(attempt: Attempt) -> AttemptSummary:
         tuple(attempt.refused),
         len(attempt.errors),
         _process(attempt.source_process),
+        tuple(
+            dict.fromkeys(
+                error.detail or error.text
+                for error in attempt.errors
+                if error.kind == FailureKind.STATE
+            )
+        ),
     )
 
 

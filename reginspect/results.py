@@ -187,6 +187,9 @@ class AttemptSummary(NamedTuple):
     error_count: int
     # The source's QEMU, where something tells (a saved stream names its machine type).
     source_process: QemuProcess | None = None
+    # Device state the destination could not read (an unknown subsection such as cpu/fpmr):
+    # a failure that is no register difference.
+    unreadable: tuple[str, ...] = ()
 
     def count(self, status: Status) -> int:
         return dict(self.counts).get(status, 0)

@@ -24,6 +24,7 @@ from parsers.catalogue import describe
 from parsers.logevents import MessageKind, Status
 from parsers.regids import Accel, RegisterIdError, format_id
 from parsers.stream import Buffer, looks_like_stream, parse_stream
+from reginspect.analyze import id_accel
 from reginspect.errors import UserError
 from reginspect.inputs import CHUNK_SIZE, compression_of, describe_source, open_binary, read_chunks
 from reginspect.model import Attempt, CpuState, LineRef, ProcessInfo, next_revision
@@ -34,10 +35,6 @@ SOURCE: Final = "streams"
 SPILL_SIZE: Final = 64 << 20
 # A JSON register list of every register of many CPUs is a few MB at most.
 MAX_LIST_SIZE: Final = 64 << 20
-
-# arm64 register groups only KVM puts in the cpreg list (register-ids.md): TCG's lists hold
-# system registers alone.
-_KVM_ONLY_GROUPS: Final = frozenset({0x10, 0x11, 0x14, 0x15, 0x16})
 
 
 @dataclass(slots=True)
@@ -63,18 +60,6 @@ class RegisterList:
         ids = (kvm_id for registers in self.cpus.values() for kvm_id in registers)
         kvm = any(id_accel(kvm_id) is Accel.KVM for kvm_id in ids)
         return Accel.KVM if kvm else Accel.TCG
-
-
-def id_accel(kvm_id: int) -> Accel:
-    """What one register id in a CPU's migrated list tells of the accelerator: KVM's own groups
-    (firmware registers, DEMUX, ...) only under KVM; AArch32 coprocessor ids only under TCG (an
-    arm64 KVM list holds arm64 ids alone); anything else says nothing."""
-    arch = kvm_id >> 56
-    if arch == 0x60 and (kvm_id >> 16) & 0xFFF in _KVM_ONLY_GROUPS:
-        return Accel.KVM
-    if arch == 0x40:
-        return Accel.TCG
-    return Accel.UNKNOWN
 
 
 # -- reading -----------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from parsers.catalogue import describe, lookup_name
 from parsers.logevents import Dialect, MessageKind, Status
@@ -73,8 +73,7 @@ _SETTING = re.compile(r"^\s*(?:-global\s+)?(?:[\w-]+\.)?(x-mig-[\w-]+)\s*=(.*)$"
 _AGGREGATED = re.compile(r"^\d+(?:, \d+)*$")
 
 
-@dataclass(frozen=True, slots=True)
-class Setting:
+class Setting(NamedTuple):
     """A property value given on the command line: its ids, and how names were read."""
 
     property: str
@@ -206,8 +205,7 @@ def compat_form(
 # -- what is known ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class FixOptions:
+class FixOptions(NamedTuple):
     """What the command line says of the two ends (--have, --src-cpu, ...)."""
 
     have: tuple[Setting, ...] = ()
@@ -222,8 +220,7 @@ class FixOptions:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Side:
+class Side(NamedTuple):
     """One end of the migration, as far as anything tells."""
 
     name: str  # "source" | "destination"
@@ -238,24 +235,24 @@ class Side:
         return f"{self.machine} ({self.machine_from})"
 
 
-@dataclass(frozen=True, slots=True)
-class Findings:
+class Findings(NamedTuple):
     """What the attempts show, every attempt merged."""
 
-    fatal: frozenset[int] = frozenset()  # extra, not tolerated: the load fails on them
-    allowed: frozenset[int] = frozenset()  # extra, let through by x-mig-safe-missing-regs
-    extra_tolerated: frozenset[int] = frozenset()  # extra, let through by QEMU 11.1
-    missing: frozenset[int] = frozenset()  # missing, not tolerated
-    value_differs: frozenset[int] = frozenset()
-    stream_values: Mapping[int, int] = field(default_factory=dict)
-    destination_values: Mapping[int, int] = field(default_factory=dict)
-    refused: tuple[RefusedRegister, ...] = ()
-    logged: Mapping[str, frozenset[int]] = field(default_factory=dict)  # refused settings
-    set_twice: frozenset[str] = frozenset()
-    aggregated_refused: bool = False  # a refused value in x-mig v5/v6's aggregated form
-    unnamed: tuple[AttemptSummary, ...] = ()  # failed loads whose registers no line names
-    failed_loads: tuple[AttemptSummary, ...] = ()  # failed, and not at start-up
-    streams: bool = False
+    fatal: frozenset[int]  # extra, not tolerated: the load fails on them
+    allowed: frozenset[int]  # extra, let through by x-mig-safe-missing-regs
+    extra_tolerated: frozenset[int]  # extra, let through by QEMU 11.1
+    missing: frozenset[int]  # missing, not tolerated
+    value_differs: frozenset[int]
+    stream_values: Mapping[int, int]
+    destination_values: Mapping[int, int]
+    refused: tuple[RefusedRegister, ...]
+    logged: Mapping[str, frozenset[int]]  # refused settings
+    set_twice: frozenset[str]
+    aggregated_refused: bool  # a refused value in x-mig v5/v6's aggregated form
+    unnamed: tuple[AttemptSummary, ...]  # failed loads whose registers no line names
+    failed_loads: tuple[AttemptSummary, ...]  # failed, and not at start-up
+    streams: bool
+    unreadable: tuple[str, ...]  # device state the destination could not read
 
     @property
     def extra(self) -> frozenset[int]:
@@ -298,7 +295,12 @@ def findings_of(summaries: Sequence[AttemptSummary]) -> Findings:
                 except SettingError:
                     continue  # the log's own value is not ours to reject: use what parses
                 logged.setdefault(problem.property, set()).update(ids)
-    failed = [s for s in summaries if s.outcome is Outcome.FAILED and not s.properties]
+    # Failed loads on account of registers: not at start-up, not on unreadable device state.
+    failed = [
+        s
+        for s in summaries
+        if s.outcome is Outcome.FAILED and not s.properties and not s.unreadable
+    ]
     return Findings(
         frozenset(fatal),
         frozenset(allowed),
@@ -311,14 +313,14 @@ def findings_of(summaries: Sequence[AttemptSummary]) -> Findings:
         {name: frozenset(ids) for name, ids in logged.items()},
         frozenset(twice),
         aggregated,
-        tuple(s for s in failed if s.naming is Naming.COUNTS),
+        tuple(s for s in failed if s.naming is Naming.COUNTS and not s.refused),
         tuple(failed),
         any(s.naming is Naming.STREAMS for s in summaries),
+        tuple(dict.fromkeys(state for s in summaries for state in s.unreadable)),
     )
 
 
-@dataclass(frozen=True, slots=True)
-class FixContext:
+class FixContext(NamedTuple):
     """The engine's input besides the registers: which QEMU, accelerator and machine types."""
 
     build: Dialect | None  # the destination QEMU's family, as its lines tell (None: unknown)
@@ -853,10 +855,21 @@ def _same_configuration(context: FixContext, findings: Findings) -> list[Suggest
                 f"Configuration registers differ in value: {_names(id_values)}; the destination "
                 "refuses them, and no property or tolerance helps with a value."
             )
-        if refused:
+        unknown = sorted(
+            {r.kvm_id for r in findings.refused if r.kind is MessageKind.KVM_SET_UNKNOWN}
+            & set(refused)
+        )
+        if set(refused) - set(unknown):
             parts.append(
-                f"The destination's KVM refused {_names(refused)}: a value its host CPU or "
-                "kernel does not offer; no property or tolerance helps with a value."
+                f"The destination's KVM refused {_names(set(refused) - set(unknown))}: a value "
+                "its host CPU or kernel does not offer; no property or tolerance helps with a "
+                "value."
+            )
+        if unknown:
+            parts.append(
+                f"The destination's KVM does not offer {_names(unknown)} to this guest (its "
+                "kernel lacks it, or the source's ID register values, written first, turned the "
+                "feature off): a property or tolerance cannot add it."
             )
         if unnamed_failure and not (id_values or refused):
             parts.append(
@@ -908,6 +921,27 @@ def _same_configuration(context: FixContext, findings: Findings) -> list[Suggest
             )
         )
     return remedies
+
+
+def _state_remedy(findings: Findings) -> Suggestion | None:
+    """Device state the destination's QEMU does not know: an older QEMU than the source's."""
+    if not findings.unreadable:
+        return None
+    return Suggestion(
+        "device-state",
+        "destination",
+        (),
+        ", ".join(findings.unreadable),
+        (),
+        f"The destination cannot read the stream's device state "
+        f"({', '.join(findings.unreadable)}): its QEMU does not know that part of the state (an "
+        "older QEMU than the source's, or a feature it lacks). No register fix helps: run the "
+        "destination with the source's QEMU version or a newer one, or start the guest on the "
+        "source without the feature.",
+        STOCK,
+        Route.ANY,
+        "any QEMU",
+    )
 
 
 def _naming_remedy(context: FixContext, findings: Findings) -> Suggestion | None:
@@ -981,6 +1015,9 @@ def suggestions_for(
     if psci is not None:
         suggestions.append(psci)
     suggestions.extend(_same_configuration(context, findings))
+    state = _state_remedy(findings)
+    if state is not None:
+        suggestions.append(state)
     naming = _naming_remedy(context, findings)
     if naming is not None:
         suggestions.append(naming)

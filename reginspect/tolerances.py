@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from parsers.catalogue import describe
 from parsers.logevents import Status
@@ -41,8 +40,7 @@ class Tolerance(enum.StrEnum):
     ONLY_SRC_TEST_VALUE = "ToleranceOnlySrcTestValue"
 
 
-@dataclass(frozen=True, slots=True)
-class Builtin:
+class Builtin(NamedTuple):
     """A tolerance QEMU 11.1 registers by itself."""
 
     kvm_id: int
@@ -85,8 +83,7 @@ class Verdict(enum.Enum):
     IF = "if"  # tolerated under a condition the log does not tell (accelerator, -cpu, value)
 
 
-@dataclass(frozen=True, slots=True)
-class Judgement:
+class Judgement(NamedTuple):
     verdict: Verdict
     conditions: tuple[str, ...] = ()  # what must hold, for Verdict.IF
     why_not: str = ""  # for Verdict.NO
@@ -160,8 +157,7 @@ def c_line(kvm_id: int, tolerance: Tolerance, mask: int = 0, value: int = 0) -> 
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(NamedTuple):
     """One register's line of the patch."""
 
     kvm_id: int

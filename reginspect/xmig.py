@@ -24,8 +24,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 SAFE_MISSING: Final = "x-mig-safe-missing-regs"
 HIDDEN: Final = "x-mig-hidden-regs"
@@ -54,8 +53,7 @@ class CompatStyle(enum.StrEnum):
 MachineVersion = tuple[int, int]
 
 
-@dataclass(frozen=True, slots=True)
-class Level:
+class Level(NamedTuple):
     """What one ``virt_machine_X_Y_options()`` adds; every older machine type inherits it."""
 
     machine: MachineVersion
@@ -65,8 +63,7 @@ class Level:
         return dict(self.sets).get(property_name, frozenset())
 
 
-@dataclass(frozen=True, slots=True)
-class Posting:
+class Posting(NamedTuple):
     name: str
     date: str
     version: str  # the branch's VERSION file: what `-version` and libvirt's header print
@@ -192,8 +189,7 @@ def postings_for(
     return tuple(found)
 
 
-@dataclass(frozen=True, slots=True)
-class MachineCompat:
+class MachineCompat(NamedTuple):
     """What a machine type's compat sets, over the postings the build may carry."""
 
     machine: str | None  # as given; None when unknown

@@ -306,3 +306,25 @@ def test_suggest_prints_what_report_suggests(run_cli: Run, case: CorpusCase) -> 
             for line in s["forms"][key].splitlines()
         ]
         assert pasted == expected
+
+
+def test_unreadable_device_state_is_no_register_problem(run_cli: Run) -> None:
+    # QEMU 11.1 -> 10.0 on one kernel: equal register lists, an unknown subsection (cpu/fpmr).
+    [case] = [c for c in KVM_CASES if c.name == "kvm-k612-q11-to-q10-traced"]
+    data = report(run_cli, *logs(case))
+    [state] = data["suggestions"]
+    assert state["property"] == "device-state"
+    assert "cpu/fpmr" in state["reason"]
+    advice = " ".join(data["attempts"][0]["advice"])
+    assert "prints no register names" not in advice
+    assert "cpu/fpmr" in advice
+
+
+def test_a_register_unknown_to_kvm_is_no_value(run_cli: Run) -> None:
+    # 6.12 -> 7.3: the destination's KVM no longer offers SCTLR2_EL1 to this guest.
+    [case] = [c for c in KVM_CASES if c.name == "kvm-k612-to-k73-q11"]
+    data = report(run_cli, *logs(case))
+    [cpu] = [s for s in data["suggestions"] if s["property"] == "cpu"]
+    assert "does not offer SCTLR2_EL1" in cpu["reason"]
+    assert "refused SCTLR2_EL1: a value" not in cpu["reason"]
+    assert not [s for s in data["suggestions"] if s["property"] in ("trace", "qemu-version")]
