@@ -7,6 +7,7 @@ from parsers.logevents import Dialect, MessageKind
 from parsers.regids import Accel
 from reginspect.model import Naming, Phase
 from reginspect.results import AttemptResult, CpuResult, Outcome
+from reginspect.tolerances import builtin_sentence
 
 # The trace events that make each kind of QEMU name or count the registers it compares.
 TRACE_OPTIONS_11 = "-trace cpu_post_load -trace 'tolerate_cpreg*'"
@@ -24,11 +25,6 @@ COMPARE_ROUTE = (
 )
 
 NAME_LIMIT = 8
-# QEMU 11.1's own tolerances (reginspect.tolerances), in a sentence.
-BUILTIN_SENTENCE = (
-    "QEMU 11.1 tolerates TCR2_EL1, PIRE0_EL1, PIR_EL1 and KVM_REG_ARM_VENDOR_HYP_BMAP_2 (when "
-    "0) under KVM with -cpu host or max only, and DBGDTRTX under any accelerator"
-)
 
 
 def xmig_trace_options(accel: Accel) -> str:
@@ -97,7 +93,7 @@ def attempt_advice(result: AttemptResult) -> tuple[str, ...]:
         advice.append(
             f"{len(fatal)} register(s) of the source's stream are unknown to the destination "
             f"configuration: {register_names(fatal)}. QEMU fails the load on them unless it "
-            f"tolerates them ({BUILTIN_SENTENCE})."
+            f"tolerates them ({builtin_sentence()})."
         )
     elif fatal:
         advice.append(

@@ -77,6 +77,27 @@ BUILTINS: Final[Mapping[int, Builtin]] = {
 }
 
 
+def _number(value: int) -> str:
+    return f"{value:#x}" if value else "0"
+
+
+def builtin_sentence() -> str:
+    """QEMU 11.1's own tolerances in a few words, from BUILTINS."""
+    host = [b for b in BUILTINS.values() if b.kvm_host_only]
+    anywhere = [b for b in BUILTINS.values() if not b.kvm_host_only]
+
+    def named(builtin: Builtin) -> str:
+        name = describe(builtin.kvm_id).name
+        if builtin.tolerance is Tolerance.ONLY_SRC_TEST_VALUE:
+            return f"{name} (when {_number(builtin.value)})"
+        return name
+
+    return (
+        f"QEMU 11.1 tolerates {', '.join(named(b) for b in host)} under KVM with -cpu host or max "
+        f"only, and {', '.join(named(b) for b in anywhere)} under any accelerator"
+    )
+
+
 class Verdict(enum.Enum):
     YES = "yes"
     NO = "no"
@@ -116,11 +137,11 @@ def judge(
             conditions.append("with -cpu host or max")
     if builtin.tolerance is Tolerance.ONLY_SRC_TEST_VALUE:
         if stream_value is None:
-            conditions.append(f"while its value is {builtin.value:#x}")
+            conditions.append(f"while its value is {_number(builtin.value)}")
         elif stream_value & builtin.mask != builtin.value:
             return Judgement(
                 Verdict.NO,
-                why_not=f"QEMU 11.1 tolerates it only when its value is {builtin.value:#x}",
+                why_not=f"QEMU 11.1 tolerates it only when its value is {_number(builtin.value)}",
             )
     return Judgement(Verdict.IF if conditions else Verdict.YES, tuple(conditions))
 

@@ -13,7 +13,7 @@ from parsers.logevents import Status
 from reginspect.advice import TRACE_OPTIONS_11
 from reginspect.analyze import summarize
 from reginspect.model import Naming
-from reginspect.results import Outcome
+from reginspect.results import Form, Outcome
 from tests.app.conftest import (
     COUNTS,
     FAILED,
@@ -717,6 +717,24 @@ async def test_saved_streams_complete_the_failed_attempt(in_data: Path) -> None:
         session, _ = read_logs([FAILED])
         compared, _ = compare_files(*pair)
         assert app.view.suggestions == session_report(session, compared=compared).suggestions
+
+
+async def test_the_machine_type_reaches_the_suggestions(in_data: Path) -> None:
+    from reginspect.suggest import FixOptions
+    from tests.conftest import XMIG_CASES
+
+    [case] = [c for c in XMIG_CASES if c.name == "set-twice"]
+    log = str(case.path / "dst.stderr")
+    alone = create_app([log])
+    told = create_app([log], fix_options=FixOptions(dst_machine="virt-10.2"))
+    for app in (alone, told):
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+    safe = [s for s in told.view.suggestions if s.property == "x-mig-safe-missing-regs"]
+    # virt-10.2's compat sets it on this build: no -global, the compat form only.
+    assert [s.form(Form.COMMAND_LINE) for s in safe] == [None]
+    assert "virt_machine_10_2_options()" in (safe[0].form(Form.COMPAT) or "")
+    assert alone.view.suggestions != told.view.suggestions
 
 
 async def test_one_stream_is_not_enough(in_data: Path) -> None:
