@@ -9,6 +9,9 @@ read whole after its header.
 
 from __future__ import annotations
 
+import functools
+import re
+from collections.abc import Callable
 from typing import Any, Final, NamedTuple
 
 from parsers.bytesearch import count_newlines, line_starts
@@ -36,6 +39,9 @@ from parsers.logshapes import (
 
 # libvirt writes the QEMU command line after its header, one option a line ending in " \".
 MAX_COMMAND_LINE_LINES: Final = 400
+# Searching each needle through a piece costs little but every hit costs a few microseconds; a
+# piece with a candidate line every this many bytes or closer is cut into lines instead.
+DENSE_BYTES: Final = 1024
 # Distinct message bodies remembered (a log of random register keys must not grow it forever).
 MAX_KNOWN: Final = 1 << 16
 # Events that say nothing but what their message says (no raw line, no line-dependent field):
@@ -58,6 +64,12 @@ def joins_next_line(line: bytes) -> bool:
     command-line lines after it. Whoever cuts a log into pieces must not cut after it."""
     line = line.rstrip(b"\r\n")
     return line.endswith(b"\\") or LIBVIRT_HEADER in line
+
+
+# The events of a message, each as (event type, kind, fields after line, offset, kind, time).
+Known = tuple[tuple[Any, MessageKind, tuple[Any, ...]], ...]
+# QEMU's -msg timestamp=on time, as read_line takes it (then a space, then the message).
+_ISO_STAMP: Final = re.compile(rb"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) ")
 
 
 class Candidate(NamedTuple):
@@ -96,6 +108,42 @@ def candidate_lines(
     return found, newlines
 
 
+@functools.cache
+def _any_of(needles: tuple[bytes, ...]) -> Callable[[bytes], re.Match[bytes] | None]:
+    """One search for all needles in a short line: several times faster than a test per
+    needle, where most lines hold none."""
+    return re.compile(b"|".join(re.escape(needle) for needle in needles)).search
+
+
+def dense_candidate_lines(
+    buf: bytes,
+    first_line: int,
+    first_offset: int,
+    start: int = 0,
+    end: int | None = None,
+    needles: tuple[bytes, ...] = NEEDLES,
+) -> tuple[list[Candidate], int]:
+    """``candidate_lines`` for a piece where most lines are candidates (a log of register
+    messages): the piece cut into lines at once and each line tested, rather than a search per
+    needle and the bookkeeping of every hit. Same answers."""
+    end = len(buf) if end is None else end
+    found: list[Candidate] = []
+    number = first_line
+    position = start
+    lines = buf[start:end].split(b"\n")
+    if not lines[-1]:
+        lines.pop()  # the piece ends with its last line's newline
+    holds_one = _any_of(needles)
+    for data in lines:
+        if holds_one(data):
+            found.append(Candidate(number, first_offset + position - start, data))
+        position += len(data) + 1
+        number += 1
+    return found, number - first_line - (
+        0 if buf.endswith(b"\n", start, end) else 1
+    ) if lines else 0
+
+
 class LogParser:
     """Incremental parser: ``feed`` bytes in any chunking, then ``close``; both return events."""
 
@@ -108,9 +156,11 @@ class LogParser:
         self._command_line_start = (0, 0)
         self.lines = 0  # complete lines seen
         self.bytes = 0
-        # Line body -> what its events say beyond (line, offset, kind, time): see _parse.
-        self._known: dict[tuple[str, bool], tuple[tuple[Any, MessageKind, tuple[Any, ...]], ...]]
-        self._known = {}
+        self._dense = False  # the last piece had a candidate every DENSE_BYTES or closer
+        # What the events of a known message say beyond (line, offset, kind, time), by the
+        # message's text (and whether a program printed it), and by its bytes: see _parse.
+        self._known: dict[tuple[str, bool], Known] = {}
+        self._known_bytes: dict[bytes, Known] = {}
 
     def feed(self, data: bytes) -> list[LogEvent]:
         self.bytes += len(data)
@@ -177,9 +227,10 @@ class LogParser:
             self._parse(Candidate(line, offset + position - start, buf[position:end]), events)
             position = end + 1
         base_line = line
-        candidates, newlines = candidate_lines(
-            buf, line + 1, offset + position - start, position, stop
-        )
+        # Whichever way suited the last piece: the density of a log changes slowly.
+        find = dense_candidate_lines if self._dense else candidate_lines
+        candidates, newlines = find(buf, line + 1, offset + position - start, position, stop)
+        self._dense = len(candidates) * DENSE_BYTES > stop - position
         index = 0
         while index < len(candidates):
             candidate = candidates[index]
@@ -203,14 +254,28 @@ class LogParser:
     def _parse(self, candidate: Candidate, events: list[LogEvent]) -> None:
         if self._command_line is not None and self._collect_command_line(candidate, events):
             return
-        line = read_line(*candidate)
         # A log says the same things again and again (each CPU, each attempt), behind other
-        # timestamps: what a message means is read once.
-        key = (line.body, line.program is None)
-        known = self._known.get(key)
+        # timestamps: what a message means is read once, found again by its bytes (behind an
+        # ISO time) or by its text (behind any prefix).
+        data = candidate.data
+        time: str | None = None
+        key: bytes | None = data
+        if data[:1].isdigit():
+            stamp = _ISO_STAMP.match(data)
+            key = data[stamp.end() :] if stamp else None
+            if stamp is not None and key is not None and not key[:1].isdigit():
+                time = stamp.group(1).decode("ascii")
+            else:
+                key = None
+        if key is not None:
+            known = self._known_bytes.get(key)
+            if known is not None:
+                self._repeat(known, candidate, time, events)
+                return
+        line = read_line(*candidate)
+        known = self._known.get((line.body, line.program is None))
         if known is not None:
-            for kind_of_event, kind, rest in known:
-                events.append(kind_of_event(line.number, line.offset, kind, line.time, *rest))
+            self._repeat(known, candidate, line.time, events)
             return
         found = parse_line(line)
         if found and found[0].kind is MessageKind.LIBVIRT_START:
@@ -221,7 +286,18 @@ class LogParser:
         if all(type(event) in _OF_THE_MESSAGE_ALONE for event in found):
             if len(self._known) >= MAX_KNOWN:
                 self._known.clear()
-            self._known[key] = tuple((type(e), e.kind, tuple(e[4:])) for e in found)
+                self._known_bytes.clear()
+            made = tuple((type(e), e.kind, tuple(e[4:])) for e in found)
+            self._known[line.body, line.program is None] = made
+            if key is not None:
+                self._known_bytes[key] = made
+
+    @staticmethod
+    def _repeat(
+        known: Known, candidate: Candidate, time: str | None, events: list[LogEvent]
+    ) -> None:
+        for kind_of_event, kind, rest in known:
+            events.append(kind_of_event(candidate.line, candidate.offset, kind, time, *rest))
 
     # -- libvirt command line ------------------------------------------------------------------
 

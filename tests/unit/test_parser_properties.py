@@ -7,7 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parsers.logparse import LogParser, parse_bytes
+from parsers.logparse import LogParser, candidate_lines, dense_candidate_lines, parse_bytes
 from reginspect.analyze import session_report
 from reginspect.model import Session
 from reginspect.report import report_json
@@ -118,3 +118,31 @@ def test_samples_byte_by_byte_random_chunks_and_whole_agree() -> None:
         random_chunks = _report_for(chunked(data, sizes))
         assert by_byte == whole, path.name
         assert random_chunks == whole, path.name
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b"",
+                b"ram_load_loop ramblock addr 0x1000",
+                b"qemu-system-aarch64: handle_cpreg_only_in_incoming_stream: x",
+                b"cpu_post_load cpreg_vmstate_array_len=1 cpreg_array_len=2",
+                b"loadvm_state_setup",
+                b"\r",
+                b"x-mig-hidden",
+            ]
+        ),
+        max_size=40,
+    ),
+    st.booleans(),
+    st.integers(0, 5),
+)
+def test_dense_and_sparse_candidate_searches_agree(
+    lines: list[bytes], final_newline: bool, skip: int
+) -> None:
+    buf = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
+    start = min(skip, len(buf))
+    start = buf.rfind(b"\n", 0, start) + 1  # a line start, as the parser gives
+    assert dense_candidate_lines(buf, 7, 100, start) == candidate_lines(buf, 7, 100, start)
