@@ -232,9 +232,19 @@ class LogParser:
         candidates, newlines = find(buf, line + 1, offset + position - start, position, stop)
         self._dense = len(candidates) * DENSE_BYTES > stop - position
         index = 0
+        known_bytes = self._known_bytes
+        append = events.append
         while index < len(candidates):
             candidate = candidates[index]
             index += 1
+            # The most common case first, inline: a message met before, with no time before it.
+            data = candidate.data
+            known = None if not data or 48 <= data[0] <= 57 else known_bytes.get(data)
+            if known is not None and self._command_line is None:
+                number, at = candidate.line, candidate.offset
+                for kind_of_event, kind, rest in known:
+                    append(kind_of_event(number, at, kind, None, *rest))
+                continue
             self._parse(candidate, events)
             if self._command_line is None:
                 continue

@@ -98,6 +98,17 @@ def _accel(attempt: Attempt) -> tuple[Accel, MessageKind | None]:
 
 
 _NO_VALUES: Final = (None, None)
+# A named tuple made from a tuple of all its fields, without the Python-level __new__ its class
+# has for keywords and defaults: a dense log makes a million register results.
+_new: Final = tuple.__new__
+
+
+# How to name a mention's register by the accelerator its line implies, falling back to the
+# attempt's: per attempt accelerator, a tuple indexed by the store's accelerator codes.
+_NAMING_ACCEL: Final = {
+    attempt: tuple(named if named is not Accel.UNKNOWN else attempt for named in ACCELS)
+    for attempt in Accel
+}
 
 
 def _cpu_result(cpu: CpuState, accel: Accel) -> CpuResult:
@@ -106,40 +117,45 @@ def _cpu_result(cpu: CpuState, accel: Accel) -> CpuResult:
     statuses, kinds, accels, references = cpu.statuses, cpu.kinds, cpu.accels, cpu.references
     ids, lines, offsets, sources, values = cpu.ids, cpu.lines, cpu.offsets, cpu.sources, cpu.values
     instance = (cpu.instance,)
-    names = {
-        code: code_accel if code_accel is not Accel.UNKNOWN else accel
-        for code, code_accel in enumerate(ACCELS)
-    }
+    naming = _NAMING_ACCEL[accel]
     registers = []
     if len(set(ids)) == len(ids):  # each register named once (QEMU 11.1): nothing to fold
-        kept = [
-            (kvm_id, [position, _TOLERATED[kinds[position]], position])
-            for position, kvm_id in enumerate(ids)
-        ]
-        kept.sort()
-    else:
-        kept = sorted(_fold(cpu).items())
-    for kvm_id, entry in kept:
-        winner = entry[0]
-        stream_value, destination_value = (
-            values.get(kvm_id, (None, None)) if values else (None, None)
-        )
-        registers.append(
-            RegisterResult(
+        for position in sorted(range(len(ids)), key=ids.__getitem__):
+            kvm_id, kind = ids[position], kinds[position]
+            line = lines[position]
+            stream_value, destination_value = values.get(kvm_id, _NO_VALUES)
+            spot = (_new(LineRef, (sources[position], line, offsets[position])),) if line else ()
+            fields = (
                 kvm_id,
-                describe(kvm_id, names[accels[winner]]),
-                STATUSES[statuses[winner]],
-                bool(entry[1]),
-                KINDS[kinds[winner]],
-                references[winner],
-                tuple(
-                    LineRef(sources[at], lines[at], offsets[at]) for at in entry[2:] if lines[at]
-                ),
+                describe(kvm_id, naming[accels[position]]),
+                STATUSES[statuses[position]],
+                _TOLERATED[kind],
+                KINDS[kind],
+                references[position],
+                spot,
                 instance,
                 stream_value,
                 destination_value,
             )
-        )
+            registers.append(_new(RegisterResult, fields))
+    else:
+        for kvm_id, entry in sorted(_fold(cpu).items()):
+            winner = entry[0]
+            stream_value, destination_value = values.get(kvm_id, _NO_VALUES)
+            registers.append(
+                RegisterResult(
+                    kvm_id,
+                    describe(kvm_id, naming[accels[winner]]),
+                    STATUSES[statuses[winner]],
+                    bool(entry[1]),
+                    KINDS[kinds[winner]],
+                    references[winner],
+                    tuple(LineRef(sources[at], lines[at], offsets[at]) for at in entry[2:]),
+                    instance,
+                    stream_value,
+                    destination_value,
+                )
+            )
     return CpuResult(
         cpu.instance, cpu.stream_count, cpu.destination_count, tuple(registers), cpu.first_line
     )
@@ -214,6 +230,23 @@ def _names(ids: list[int], attempt: Attempt, accel: Accel | None = None) -> str:
     return ", ".join(names) + (f" and {len(ids) - 4} more" if len(ids) > 4 else "")
 
 
+# Id sets repeat from attempt to attempt (the same two configurations, migrating again): one
+# shared object each, so thousands of summaries hold a few sets (bounded).
+_SETS: dict[frozenset[int], frozenset[int]] = {}
+_SHARED_SETS: Final = 4096
+
+
+def _shared(ids: set[int]) -> frozenset[int]:
+    made = frozenset(ids)
+    kept = _SETS.get(made)
+    if kept is not None:
+        return kept
+    if len(_SETS) >= _SHARED_SETS:
+        _SETS.clear()
+    _SETS[made] = made
+    return made
+
+
 def summarize(attempt: Attempt) -> AttemptSummary:
     """The summary of an attempt (cheap: no names, no lines)."""
     accel, evidence = _accel(attempt)
@@ -227,16 +260,26 @@ def summarize(attempt: Attempt) -> AttemptSummary:
     by_ids: dict[Accel, MessageKind] = {}  # what the register ids tell of the accelerator
     cpus: list[CpuSummary] = []
     for cpu in attempt.sorted_cpus():
-        folded = _fold(cpu)
         per_status = [0] * len(STATUSES)
         statuses, kinds = cpu.statuses, cpu.kinds
-        for kvm_id, (winner, tolerated, *_) in folded.items():
-            status = statuses[winner]
+        entries: Iterable[tuple[int, int, int, int]]
+        if len(set(cpu.ids)) == len(cpu.ids):  # each register named once: nothing to fold
+            tolerated_kinds = (_TOLERATED[kind] for kind in kinds)
+            entries = zip(cpu.ids, statuses, kinds, tolerated_kinds, strict=True)
+        else:
+            entries = (
+                (kvm_id, statuses[winner], kinds[winner], tolerated)
+                for kvm_id, (winner, tolerated, *_) in _fold(cpu).items()
+            )
+        for kvm_id, status, kind, tolerated in entries:
             per_status[status] += 1
-            sets[_category(status, tolerated, kinds[winner])].add(kvm_id)
-            told = id_accel(kvm_id)
-            if told is not Accel.UNKNOWN:
-                by_ids.setdefault(told, KINDS[kinds[winner]])
+            sets[_category(status, tolerated, kind)].add(kvm_id)
+            if accel is Accel.UNKNOWN:
+                told = id_accel(kvm_id)
+                if told is not Accel.UNKNOWN:
+                    by_ids.setdefault(told, KINDS[kind])
+            if not cpu.values:
+                continue
             values = cpu.values.get(kvm_id)
             if values is not None:
                 if values[0] is not None:
@@ -256,13 +299,13 @@ def summarize(attempt: Attempt) -> AttemptSummary:
     if accel is Accel.UNKNOWN and len(by_ids) == 1:
         ((accel, evidence),) = by_ids.items()
     registers = RegisterSets(
-        frozenset(sets["fatal"]),
-        frozenset(sets["by_property"]),
-        frozenset(sets["tolerated"]),
-        frozenset(sets["missing"]),
-        frozenset(sets["missing_tol"]),
-        frozenset(sets["matched"]),
-        frozenset(differs),
+        _shared(sets["fatal"]),
+        _shared(sets["by_property"]),
+        _shared(sets["tolerated"]),
+        _shared(sets["missing"]),
+        _shared(sets["missing_tol"]),
+        _shared(sets["matched"]),
+        _shared(differs),
         tuple(sorted(stream_values.items())),
         tuple(sorted(destination_values.items())),
     )

@@ -16,9 +16,9 @@ from __future__ import annotations
 import enum
 import itertools
 import re
-import sys
 from array import array
 from collections.abc import Iterable, Iterator
+from sys import intern
 from typing import Final, NamedTuple
 
 from parsers.logevents import (
@@ -212,7 +212,7 @@ class CpuState:
         self.kinds.append(_KIND_CODE[kind])
         self.accels.append(_ACCEL_CODE[accel])
         self.sources.append(source)
-        self.references.append(sys.intern(reference))
+        self.references.append(intern(reference))
 
     def notes(self) -> Iterator[RegisterNote]:
         for index, kvm_id in enumerate(self.ids):
@@ -762,9 +762,15 @@ class SourceBuilder:
                     cpu = self._next_implicit_cpu(current, LineRef(name, event.line, event.offset))
                 cpu.last_destination_id = kvm_id
                 cpu.last_destination_missing = missing
-            cpu.note(
-                kvm_id, status, kind, event.accel, event.reference, name, event.line, event.offset
-            )
+            # CpuState.note, inline: a dense log has a million of these.
+            cpu.ids.append(kvm_id)
+            cpu.lines.append(event.line)
+            cpu.offsets.append(event.offset)
+            cpu.statuses.append(_STATUS_CODE[status])
+            cpu.kinds.append(_KIND_CODE[kind])
+            cpu.accels.append(_ACCEL_CODE[event.accel])
+            cpu.sources.append(name)
+            cpu.references.append(intern(event.reference))
         last = run[-1]
         for kind in kinds:
             if kind.dialect is not Dialect.COMMON:
