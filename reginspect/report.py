@@ -215,9 +215,19 @@ class OneLine(dict[str, Any]):
     line is quick to write and to grep)."""
 
 
+_SCALARS: Final = {True: "true", False: "false", None: "null"}
+_ascii = json.encoder.encode_basestring_ascii
+
+
 def _dump(value: object, level: int) -> str:
     """JSON indented by two spaces a level, ``OneLine`` objects on one line. ensure_ascii
     escapes every control and non-ASCII character: nothing in a log survives raw."""
+    if type(value) is str:
+        return str(_ascii(value))
+    if value is None or type(value) is bool:
+        return _SCALARS[value]
+    if type(value) is int:
+        return str(value)
     if isinstance(value, _Json):
         return str(value)
     if isinstance(value, OneLine):
@@ -225,11 +235,10 @@ def _dump(value: object, level: int) -> str:
     if isinstance(value, dict | list) and value:
         inner = "\n" + "  " * (level + 1)
         if isinstance(value, dict):
-            items = [
-                f"{json.dumps(key, ensure_ascii=True)}: {_dump(item, level + 1)}"
-                for key, item in value.items()
-            ]
+            items = [f"{_ascii(key)}: {_dump(item, level + 1)}" for key, item in value.items()]
             opening, closing = "{", "}"
+        elif isinstance(value[0], _Json):  # a CPU's registers, written already
+            items, opening, closing = value, "[", "]"
         else:
             items = [_dump(item, level + 1) for item in value]
             opening, closing = "[", "]"
