@@ -226,10 +226,13 @@ class LogParser:
             line += 1
             self._parse(Candidate(line, offset + position - start, buf[position:end]), events)
             position = end + 1
+        if self._dense:  # whichever way suited the last piece: density changes slowly
+            self._scan_dense(buf, position, stop, line, offset - start, events)
+            return
         base_line = line
-        # Whichever way suited the last piece: the density of a log changes slowly.
-        find = dense_candidate_lines if self._dense else candidate_lines
-        candidates, newlines = find(buf, line + 1, offset + position - start, position, stop)
+        candidates, newlines = candidate_lines(
+            buf, line + 1, offset + position - start, position, stop
+        )
         self._dense = len(candidates) * DENSE_BYTES > stop - position
         index = 0
         known_bytes = self._known_bytes
@@ -260,6 +263,46 @@ class LogParser:
             while index < len(candidates) and candidates[index].line <= block_line:
                 index += 1
         self.lines = base_line + newlines
+
+    def _scan_dense(
+        self, buf: bytes, start: int, stop: int, line: int, shift: int, events: list[LogEvent]
+    ) -> None:
+        """``_scan`` of a piece where most lines matter (``dense_candidate_lines``' way), with
+        the commonest case inline: a message met before, found by its bytes."""
+        pieces = buf[start:stop].split(b"\n")
+        if not pieces[-1]:
+            pieces.pop()  # the piece ends with its last line's newline
+        holds_one = _any_of(NEEDLES)
+        known_bytes = self._known_bytes
+        append = events.append
+        position = start
+        candidates = 0
+        for data in pieces:
+            line += 1
+            at = shift + position
+            position += len(data) + 1
+            if self._command_line is not None:
+                self._parse(Candidate(line, at, data), events)
+                continue
+            time = None
+            key: bytes | None = data
+            if data and 48 <= data[0] <= 57:  # a time first: the message is after it
+                stamp = _ISO_STAMP.match(data)
+                if stamp is None:
+                    key = None
+                else:
+                    key = data[stamp.end() :]
+                    time = stamp.group(1).decode("ascii")
+            known = None if key is None else known_bytes.get(key)
+            if known is not None:
+                candidates += 1
+                for kind_of_event, kind, rest in known:
+                    append(kind_of_event(line, at, kind, time, *rest))
+            elif holds_one(data):
+                candidates += 1
+                self._parse(Candidate(line, at, data), events)
+        self.lines = line
+        self._dense = candidates * DENSE_BYTES > stop - start
 
     def _parse(self, candidate: Candidate, events: list[LogEvent]) -> None:
         if self._command_line is not None and self._collect_command_line(candidate, events):
