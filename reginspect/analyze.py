@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import compress
 from typing import Final, overload
 
 from parsers.catalogue import describe
@@ -58,6 +59,11 @@ def id_accel(kvm_id: int) -> Accel:
 # Per kind code (the compact store's): whether QEMU let the difference pass.
 _TOLERATED: Final = tuple(REGISTER_KINDS.get(kind, (Status.MATCHED, False))[1] for kind in KINDS)
 _RANK: Final = tuple(STATUS_RANK[status] for status in STATUSES)
+# Per kind code: the status code a log's register message of that kind says (saved streams,
+# whose kind says nothing of it, keep theirs per mention).
+_KIND_STATUS: Final = tuple(
+    STATUSES.index(REGISTER_KINDS.get(kind, (Status.MATCHED, False))[0]) for kind in KINDS
+)
 _EXTRA, _MISSING = STATUSES.index(Status.EXTRA), STATUSES.index(Status.MISSING)
 _BY_PROPERTY = KINDS.index(MessageKind.XMIG_MISSING_AS_EXPECTED)
 
@@ -247,6 +253,11 @@ def _shared(ids: set[int]) -> frozenset[int]:
     return made
 
 
+def _cpu_summary(cpu: CpuState, per_status: list[int]) -> CpuSummary:
+    counts = tuple((status, per_status[STATUSES.index(status)]) for status in STATUS_ORDER)
+    return CpuSummary(cpu.instance, cpu.stream_count, cpu.destination_count, counts)
+
+
 def summarize(attempt: Attempt) -> AttemptSummary:
     """The summary of an attempt (cheap: no names, no lines)."""
     accel, evidence = _accel(attempt)
@@ -263,7 +274,18 @@ def summarize(attempt: Attempt) -> AttemptSummary:
         per_status = [0] * len(STATUSES)
         statuses, kinds = cpu.statuses, cpu.kinds
         entries: Iterable[tuple[int, int, int, int]]
-        if len(set(cpu.ids)) == len(cpu.ids):  # each register named once: nothing to fold
+        once = len(set(cpu.ids)) == len(cpu.ids)  # each register named once: nothing to fold
+        if once and not cpu.values and accel is not Accel.UNKNOWN:
+            # A log's registers, by message kind (a kind says status and tolerance): whole
+            # columns at a time, no loop per register here.
+            for code in set(kinds):
+                kind_status = _KIND_STATUS[code]
+                chosen = compress(cpu.ids, map(code.__eq__, kinds))
+                sets[_category(kind_status, _TOLERATED[code], code)].update(chosen)
+                per_status[kind_status] += kinds.count(code)
+            cpus.append(_cpu_summary(cpu, per_status))
+            continue
+        if once:
             tolerated_kinds = (_TOLERATED[kind] for kind in kinds)
             entries = zip(cpu.ids, statuses, kinds, tolerated_kinds, strict=True)
         else:
@@ -288,14 +310,7 @@ def summarize(attempt: Attempt) -> AttemptSummary:
                     destination_values.setdefault(kvm_id, values[1])
                 if values_differ(STATUSES[status], *values):
                     differs.add(kvm_id)
-        cpus.append(
-            CpuSummary(
-                cpu.instance,
-                cpu.stream_count,
-                cpu.destination_count,
-                tuple((status, per_status[STATUSES.index(status)]) for status in STATUS_ORDER),
-            )
-        )
+        cpus.append(_cpu_summary(cpu, per_status))
     if accel is Accel.UNKNOWN and len(by_ids) == 1:
         ((accel, evidence),) = by_ids.items()
     registers = RegisterSets(
