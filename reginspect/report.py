@@ -317,6 +317,9 @@ def _register_line(register: RegisterResult) -> str:
         aliases = f" ({', '.join(info.aliases[:2])})" if info.aliases else ""
         text = printable(f"{format_id(register.kvm_id)}  {info.name}{aliases}  ")
         named = _remember(_NAMED, (register.kvm_id, info.name), text)
+    where = f"line {register.lines[0].line}" if register.lines else ""
+    if not register.tolerated and info.known and register.stream_value is None:
+        return named + where  # the usual case, without flags
     flags = []
     if register.tolerated:
         flags.append("tolerated")
@@ -324,7 +327,6 @@ def _register_line(register: RegisterResult) -> str:
         flags.append("unknown to the catalogue")
     if register.value_differs:
         flags.append(f"values {_hex(register.stream_value)} → {_hex(register.destination_value)}")
-    where = f"line {register.lines[0].line}" if register.lines else ""
     extra = f" [{'; '.join(flags)}]" if flags else ""
     return f"{named}{where}{extra}"
 
@@ -412,8 +414,10 @@ def _text_attempt(result: AttemptResult, *, matched: bool) -> list[str]:
                 f"{_or_unknown(cpu.destination_count)}"
             )
         out.append(f"  cpu {cpu.instance}{counts}")
-        for status in STATUS_ORDER:
-            registers = cpu.by_status(status)
+        by_status: dict[Status, list[RegisterResult]] = {status: [] for status in STATUS_ORDER}
+        for register in cpu.registers:
+            by_status[register.status].append(register)
+        for status, registers in by_status.items():
             if not registers:
                 continue
             out.append(f"    {STATUS_TITLES[status]}: {len(registers)}")
@@ -427,7 +431,7 @@ def _text_attempt(result: AttemptResult, *, matched: bool) -> list[str]:
                 else:
                     out.append(f"      ({rest} more: listed with --matched)")
                 continue
-            out.extend(f"      {_register_line(r)}" for r in registers)
+            out.extend(["      " + _register_line(r) for r in registers])
     if result.errors:
         out.append("  errors:")
         out.extend(
