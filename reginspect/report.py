@@ -99,11 +99,13 @@ def _error_json(error: ErrorLine) -> JsonDict:
     return {"line": error.line, "text": error.text, "kind": error.kind, "source": error.source}
 
 
-def attempt_json(result: AttemptResult, write: RegisterWriter = register_json) -> JsonDict:
+def attempt_json(
+    result: AttemptResult, write: RegisterWriter = register_json, number: str | None = None
+) -> JsonDict:
     summary = result.summary
     process = summary.process
     return {
-        "index": summary.index,
+        "index": summary.index if number is None else _Json(number),
         "source": summary.source,
         "sources": list(summary.sources),
         "outcome": str(summary.outcome),
@@ -199,15 +201,32 @@ def render(report: Report, form: str, *, matched: bool = False) -> str:
     return "".join(render_parts(report, form, matched=matched))
 
 
-def render_parts(report: Report, form: str, *, matched: bool = False) -> Iterator[str]:
+def render_parts(
+    report: Report, form: str, *, matched: bool = False, attempts: Iterable[str] | None = None
+) -> Iterator[str]:
     """``render`` in pieces, one attempt at a time: a report of thousands of attempts is
-    written as it is made."""
+    written as it is made. ``attempts``: the attempts rendered already (``render_attempt``,
+    in order), instead of ``report.attempts``."""
+    if attempts is None:
+        attempts = (render_attempt(result, form, matched=matched) for result in report.attempts)
     if form == "json":
-        yield from _json_parts(report)
+        yield from _json_parts(report, attempts)
     elif form == "markdown":
-        yield from _markdown_parts(report)
+        yield from _markdown_parts(report, attempts)
     else:
-        yield from _text_parts(report, matched=matched)
+        yield from _text_parts(report, attempts)
+
+
+def render_attempt(
+    result: AttemptResult, form: str, *, matched: bool = False, number: str | None = None
+) -> str:
+    """One attempt's part of the report; ``number``: what to write as its number instead of
+    its index (another process numbers attempts it cannot count)."""
+    if form == "json":
+        return _dump(attempt_json(result, _register_json_jsontext, number), 2)
+    if form == "markdown":
+        return "\n".join(_markdown_attempt(result, number)).rstrip()
+    return "\n".join(_text_attempt(result, matched=matched, number=number))
 
 
 class OneLine(dict[str, Any]):
@@ -246,13 +265,12 @@ def _dump(value: object, level: int) -> str:
     return json.dumps(value, ensure_ascii=True)
 
 
-def _json_parts(report: Report) -> Iterator[str]:
+def _json_parts(report: Report, attempts: Iterable[str]) -> Iterator[str]:
     head = {"schema": SCHEMA, "sources": list(report.sources)}
     yield _dump(head, 0)[:-2] + ',\n  "attempts": ['
-    for number, result in enumerate(report.attempts):
-        text = _dump(attempt_json(result, _register_json_jsontext), 2)
+    for number, text in enumerate(attempts):
         yield ("," if number else "") + "\n    " + text
-    yield "\n  ]," if report.attempts else "],"
+    yield "\n  ]," if report.summaries else "],"
     tail = {
         "suggestions": [suggestion_json(suggestion) for suggestion in report.suggestions],
         "problems": list(report.problems),
@@ -369,12 +387,11 @@ def _sections(sections: Iterable[str]) -> Iterator[str]:
         yield "\n"
 
 
-def _text_parts(report: Report, *, matched: bool) -> Iterator[str]:
+def _text_parts(report: Report, attempts: Iterable[str]) -> Iterator[str]:
     def sections() -> Iterator[str]:
-        if not report.attempts:
+        if not report.summaries:
             yield "No migration attempt found."
-        for result in report.attempts:
-            yield "\n".join(_text_attempt(result, matched=matched))
+        yield from attempts
         if report.suggestions:
             out = [
                 "suggestions (every form: reginspect suggest --form "
@@ -397,14 +414,15 @@ def _text_parts(report: Report, *, matched: bool) -> Iterator[str]:
     yield from _sections(sections())
 
 
-def _text_attempt(result: AttemptResult, *, matched: bool) -> list[str]:
+def _text_attempt(result: AttemptResult, *, matched: bool, number: str | None) -> list[str]:
     summary = result.summary
     sources = ", ".join(summary.sources)
     where = f"lines {summary.first_line}-{summary.last_line}"
     if summary.naming is Naming.STREAMS:
         # A log's attempt completed by saved streams keeps its lines.
         where = f"{where} and saved streams" if summary.last_line else "saved streams"
-    head = f"{sources}: attempt {summary.index}, {where}: {summary_line(summary, result.cpus)}"
+    index = summary.index if number is None else number
+    head = f"{sources}: attempt {index}, {where}: {summary_line(summary, result.cpus)}"
     out = [printable(head)]
     for cpu in result.cpus:
         counts = ""
@@ -445,16 +463,15 @@ def _text_attempt(result: AttemptResult, *, matched: bool) -> list[str]:
     return out
 
 
-def _markdown_parts(report: Report) -> Iterator[str]:
+def _markdown_parts(report: Report, attempts: Iterable[str]) -> Iterator[str]:
     md = markdown_text
 
     def sections() -> Iterator[str]:
         yield "# reginspect report"
         yield "Sources: " + ", ".join(f"`{printable(s).replace('`', '')}`" for s in report.sources)
-        if not report.attempts:
+        if not report.summaries:
             yield "No migration attempt found."
-        for result in report.attempts:
-            yield "\n".join(_markdown_attempt(result))
+        yield from attempts
         if report.suggestions:
             out = ["## Suggested fixes", ""]
             for suggestion in report.suggestions:
@@ -472,10 +489,11 @@ def _markdown_parts(report: Report) -> Iterator[str]:
     yield from _sections(sections())
 
 
-def _markdown_attempt(result: AttemptResult) -> list[str]:
+def _markdown_attempt(result: AttemptResult, number: str | None = None) -> list[str]:
     md = markdown_text
     summary = result.summary
-    out = [f"## Attempt {summary.index}: {md(summary_line(summary, result.cpus))}", ""]
+    index = summary.index if number is None else number
+    out = [f"## Attempt {index}: {md(summary_line(summary, result.cpus))}", ""]
     out.append(
         f"Source {md(', '.join(summary.sources))}, lines {summary.first_line}–{summary.last_line}."
     )
