@@ -31,6 +31,9 @@ Progress = Callable[[str, int], None]
 
 # Below this size one process is faster than starting workers.
 PARALLEL_MIN_SIZE = 96 << 20
+# The same for a report made by workers each reading a region to the end (reginspect.fanout):
+# they pass each other little, so they pay off sooner.
+FANOUT_MIN_SIZE = 8 << 20
 REGION_CHUNK = 4 << 20
 
 
@@ -40,6 +43,10 @@ def source_name(path: str) -> str:
 
 def parallel_workers(path: str) -> int:
     """How many processes should parse ``path``: one per core for a big plain file, else 1."""
+    return _workers_for(path, PARALLEL_MIN_SIZE)
+
+
+def _workers_for(path: str, min_size: int) -> int:
     if path == "-" or not os.path.isfile(path):
         return 1
     try:
@@ -50,10 +57,16 @@ def parallel_workers(path: str) -> int:
     except OSError:
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(cores or 1, 8)) if size >= PARALLEL_MIN_SIZE else 1
+    return max(1, min(cores or 1, 8)) if size >= min_size else 1
 
 
-def _worker_pool(workers: int) -> ProcessPoolExecutor:
+def fanout_workers(path: str) -> int:
+    """How many processes should each report a region of ``path`` (reginspect.fanout): one per
+    core for a big plain file, else 1."""
+    return _workers_for(path, FANOUT_MIN_SIZE)
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
     import threading
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
@@ -71,7 +84,7 @@ def start_workers(workers: int) -> ProcessPoolExecutor:
     """Worker processes for parse_in_regions, started now: they take a moment to start, and
     cannot start at all later under a UI that replaced ``sys.stderr`` (Textual's has no file
     descriptor)."""
-    pool = _worker_pool(workers)
+    pool = worker_pool(workers)
     for _ in range(workers):
         pool.submit(_ready)
     return pool
@@ -170,7 +183,7 @@ def parse_in_regions(
     bounds = _region_bounds(path, parts or workers, end)
     own_pool = pool is None
     if pool is None:
-        pool = _worker_pool(min(workers, len(bounds)))
+        pool = worker_pool(min(workers, len(bounds)))
     futures = [pool.submit(parse_region, path, a, b, sink() if sink else None) for a, b in bounds]
     # The workers run from here on, before the first region is asked for.
     return _in_order(futures, pool if own_pool else None)
@@ -196,11 +209,24 @@ def _in_order(
 class Ingest:
     """One source's bytes into the session (and into ``sink``), in order."""
 
-    def __init__(self, session: Session, name: str, sink: ChunkSink | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        name: str,
+        sink: ChunkSink | None = None,
+        *,
+        start: int = 0,
+        lines: int = 0,
+    ) -> None:
+        """``start``, ``lines``: where the first byte fed is in the source, and how many lines
+        come before it (a region read alone)."""
         self.session = session
         self.name = name
         self.sink = sink
-        session.source(name)
+        builder = session.source(name)
+        if start or lines:
+            builder.parser = LogParser(start_offset=start)
+            builder.parser.skip(lines, 0)
 
     def feed(self, data: bytes) -> int:
         """The next bytes of the source; returns how many events they made."""

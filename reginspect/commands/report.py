@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 
 from reginspect.analyze import Fixes, session_report
 from reginspect.errors import EXIT_USAGE, UserError
-from reginspect.ingest import read_logs
+from reginspect.ingest import fanout_workers, read_logs, source_name
 from reginspect.model import Attempt, Session
 from reginspect.report import render_parts
-from reginspect.results import AttemptSummary, Suggestion
+from reginspect.results import AttemptSummary, Report, Suggestion
 from reginspect.suggest import FixOptions, SettingError, parse_setting, suggestions_for
 from reginspect.textsafe import printable
 
@@ -104,27 +106,55 @@ def load_streams(paths: Sequence[str]) -> tuple[Attempt | None, list[str]]:
     return attempt, notes
 
 
+def _no_attempt(names: str, lines: int) -> UserError:
+    what = "is empty" if lines == 0 else f"has {lines} lines but no migration attempt in it"
+    return UserError(
+        f"{names} {what}: give the destination QEMU's standard error or its -D trace file, "
+        "or a libvirt domain log.",
+        EXIT_USAGE,
+    )
+
+
 def load_session(paths: Sequence[str]) -> tuple[Session, list[str]]:
     """Read the logs; a run with no migration in them is a usage error with one sentence."""
     session, problems = read_logs(paths)
-    attempts = session.attempts()
-    if not attempts:
-        total = session.line_count()
-        what = "is empty" if total == 0 else f"has {total} lines but no migration attempt in it"
-        names = ", ".join(session.sources)
-        raise UserError(
-            f"{names} {what}: give the destination QEMU's standard error or its -D trace file, "
-            "or a libvirt domain log.",
-            EXIT_USAGE,
-        )
+    if not session.attempts():
+        raise _no_attempt(", ".join(session.sources), session.line_count())
     return session, problems
+
+
+@contextlib.contextmanager
+def made_report(
+    args: argparse.Namespace, form: str | None, fixes: Fixes
+) -> Iterator[tuple[Report, Iterable[str] | None]]:
+    """The report of the command line's logs, with its attempts already rendered in ``form``
+    when other processes did it (None: render ``report.attempts``). One big plain log is read
+    by one process per core, each taking a region of it to the end (reginspect.fanout); their
+    renderings wait in a temporary directory, removed on leaving."""
+    compared, notes = load_streams(args.stream)
+    log = args.logs[0]
+    workers = fanout_workers(log) if compared is None and len(args.logs) == 1 else 1
+    if workers > 1:
+        from reginspect import fanout  # big logs only: it pays for temporary files
+
+        name = source_name(log)
+        matched = bool(getattr(args, "matched", False))
+        with tempfile.TemporaryDirectory(prefix="reginspect-") as directory:
+            fanned = fanout.fan_out(
+                log, name, workers, form, matched=matched, fixes=fixes, directory=directory
+            )
+            if fanned is not None:
+                if not fanned.report.summaries:
+                    raise _no_attempt(name, fanned.lines)
+                yield fanned.report, fanned.attempts
+                return
+    session, problems = load_session(args.logs)
+    yield session_report(session, problems + notes, fixes, compared), None
 
 
 def run(args: argparse.Namespace) -> int:
     fixes = fixes_from_args(args)
-    compared, notes = load_streams(args.stream)
-    session, problems = load_session(args.logs)
-    report = session_report(session, problems + notes, fixes, compared)
-    for part in render_parts(report, args.format, matched=args.matched):
-        sys.stdout.write(part)
+    with made_report(args, args.format, fixes) as (report, attempts):
+        for part in render_parts(report, args.format, matched=args.matched, attempts=attempts):
+            sys.stdout.write(part)
     return report.exit_status

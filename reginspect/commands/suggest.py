@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from reginspect.analyze import session_report
 from reginspect.commands.report import (
     add_fix_arguments,
     add_stream_arguments,
     fixes_from_args,
-    load_session,
-    load_streams,
+    made_report,
 )
 from reginspect.results import Form
 from reginspect.textsafe import printable
@@ -45,9 +43,8 @@ def _comment(text: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     fixes = fixes_from_args(args)
-    compared, _ = load_streams(args.stream)
-    session, _ = load_session(args.logs)
-    suggestions = session_report(session, fixes=fixes, compared=compared).suggestions
+    with made_report(args, None, fixes) as (report, _):
+        suggestions = report.suggestions
     form = FORMS[args.form]
     printed = 0
     for suggestion in suggestions:
