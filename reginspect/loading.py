@@ -23,6 +23,7 @@ from parsers.logparse import MAX_LINE, LogParser, joins_next_line
 from reginspect.errors import UserError
 from reginspect.inputs import CHUNK_SIZE, compression_of, describe_source, open_binary, read_chunks
 from reginspect.model import Session
+from reginspect.scan import line_finder
 
 Progress = Callable[[str, int], None]
 
@@ -119,7 +120,8 @@ class Region:
 
 def parse_region(path: str, start: int, end: int, sink: ChunkSink | None = None) -> Region:
     """Parse bytes ``start``..``end`` of ``path`` (whole lines), feeding ``sink`` too."""
-    parser = LogParser(start_offset=start)
+    # Built in the worker process (once per process): nothing unpicklable travels to it.
+    parser = LogParser(start_offset=start, finder=line_finder())
     events: list[LogEvent] = []
     with open(path, "rb") as stream:
         stream.seek(start)
