@@ -144,5 +144,11 @@ def count_newlines(buf: bytes, start: int = 0, end: int | None = None) -> int:
     start, end = clamp(buf, start, end)
     if end - start < _SMALL:
         return buf.count(b"\n", start, end)
-    piece = buf if start == 0 and end == len(buf) else buf[start:end]
+    outside = start + len(buf) - end
+    if outside <= _SMALL:
+        # Nearly all of the buffer (a parser chunk less its cut lines): count all of it and take
+        # the edges off, rather than copy the piece first.
+        edges = buf.count(b"\n", 0, start) + buf.count(b"\n", end)
+        return len(buf) - len(buf.replace(b"\n", b"")) - edges
+    piece = buf[start:end]
     return len(piece) - len(piece.replace(b"\n", b""))

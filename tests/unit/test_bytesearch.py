@@ -98,3 +98,9 @@ def test_clamp_holds_bounds_within_the_buffer(
     start: int, end: int | None, expected: tuple[int, int]
 ) -> None:
     assert bytesearch.clamp(b"0123456789", start, end) == expected
+
+
+@pytest.mark.parametrize(("start", "end"), [(0, 99_990), (7, 100_000), (4096, 95_904), (1, 5)])
+def test_count_newlines_of_nearly_the_whole_buffer(start: int, end: int) -> None:
+    buf = b"ab\ncd\n\n" * 14_285 + b"\n\n\n\n\n"
+    assert bytesearch.count_newlines(buf, start, end) == buf[start:end].count(b"\n")
