@@ -4,12 +4,17 @@
 of the standard library) at several times that. Where no C library offers ``memmem`` the pure
 Python search is used, with the same results. Every function takes ``start``/``end`` bounds so
 that callers never copy a chunk to look at part of it.
+
+``LineFinder`` is what the parser asks for the lines worth decoding. ``MemmemFinder`` (one
+``memmem`` pass per needle) is the default; the core can hand the parser a faster one built on a
+multi-needle search library, which this package must not import.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 Finder = Callable[[bytes, bytes, int, int], list[int]]
 
@@ -67,7 +72,8 @@ def _memmem() -> Finder | None:
     return find_all
 
 
-def _bounds(buf: bytes, start: int, end: int | None) -> tuple[int, int]:
+def clamp(buf: bytes, start: int, end: int | None) -> tuple[int, int]:
+    """``start`` and ``end`` (None: the end) held within ``buf``, and ``start <= end``."""
     length = len(buf)
     end = length if end is None else min(max(end, 0), length)
     return min(max(start, 0), end), end
@@ -75,7 +81,7 @@ def _bounds(buf: bytes, start: int, end: int | None) -> tuple[int, int]:
 
 def find_all(buf: bytes, needle: bytes, start: int = 0, end: int | None = None) -> list[int]:
     """Every offset where ``needle`` starts within ``buf[start:end]``, ascending."""
-    start, end = _bounds(buf, start, end)
+    start, end = clamp(buf, start, end)
     fast = _memmem() if end - start >= _MEMMEM_MIN else None
     if fast is not None:
         return fast(buf, needle, start, end)
@@ -87,7 +93,7 @@ def line_starts(
 ) -> list[int]:
     """The start offsets of the lines of ``buf[start:end]`` holding any needle, ascending, once
     each (``start`` is taken as a line start)."""
-    start, end = _bounds(buf, start, end)
+    start, end = clamp(buf, start, end)
     starts: set[int] = set()
     for needle in needles:
         last_line_end = -1
@@ -100,14 +106,50 @@ def line_starts(
     return sorted(starts)
 
 
+def check_needles(needles: Iterable[bytes]) -> tuple[bytes, ...]:
+    """``needles`` as a tuple, or ValueError: a line finder needs non-empty needles without a
+    newline (a needle that spans lines belongs to no single line)."""
+    found = tuple(needles)
+    for needle in found:
+        if not needle or b"\n" in needle:
+            raise ValueError(f"a needle must be non-empty and hold no newline: {needle!r}")
+    return found
+
+
+class LineFinder(Protocol):
+    """Finds the lines holding any of the needles it was built for (built once per needle tuple,
+    then used for every chunk)."""
+
+    def line_starts(self, buf: bytes, start: int, end: int) -> list[int]:
+        """The start offsets of the lines of ``buf[start:end]`` holding any needle, ascending,
+        once each (``start`` is taken as a line start)."""
+        ...
+
+
+class MemmemFinder:
+    """One ``memmem`` pass per needle: standard library only, and the fallback of faster ones."""
+
+    def __init__(self, needles: Iterable[bytes]) -> None:
+        self.needles = check_needles(needles)
+
+    def line_starts(self, buf: bytes, start: int, end: int) -> list[int]:
+        return line_starts(buf, self.needles, start, end)
+
+
 def count_newlines(buf: bytes, start: int = 0, end: int | None = None) -> int:
     """The number of ``\\n`` in ``buf[start:end]``.
 
     ``bytes.count`` of one byte is a plain C loop (about 1.3 GB/s); deleting the byte with
     ``bytes.replace`` finds each one with ``memchr`` and runs three times faster, copy included.
     """
-    start, end = _bounds(buf, start, end)
+    start, end = clamp(buf, start, end)
     if end - start < _SMALL:
         return buf.count(b"\n", start, end)
-    piece = buf if start == 0 and end == len(buf) else buf[start:end]
+    outside = start + len(buf) - end
+    if outside <= _SMALL:
+        # Nearly all of the buffer (a parser chunk less its cut lines): count all of it and take
+        # the edges off, rather than copy the piece first.
+        edges = buf.count(b"\n", 0, start) + buf.count(b"\n", end)
+        return len(buf) - len(buf.replace(b"\n", b"")) - edges
+    piece = buf[start:end]
     return len(piece) - len(piece.replace(b"\n", b""))

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Final, NamedTuple
 
-from parsers.bytesearch import count_newlines, line_starts
+from parsers.bytesearch import LineFinder, count_newlines, line_starts
 from parsers.logevents import (
     CommandLineSeen,
     CpuCounts,
@@ -85,19 +85,24 @@ def candidate_lines(
     start: int = 0,
     end: int | None = None,
     needles: tuple[bytes, ...] = NEEDLES,
+    finder: LineFinder | None = None,
 ) -> tuple[list[Candidate], int]:
     """The lines of ``buf[start:end]`` (complete lines only) that contain a needle, in order,
     and the number of newlines there. ``first_line`` and ``first_offset`` are the line number
     and input offset of ``buf[start]``.
 
-    Pure and cheap: one C-level search per needle, then one newline count over the bytes, in
-    pieces between the hits.
+    Pure and cheap: one C-level search per needle (or ``finder``'s, built for ``needles``), then
+    one newline count over the bytes, in pieces between the hits.
     """
     end = len(buf) if end is None else end
     found: list[Candidate] = []
     line = first_line
     previous = start
-    for line_start in line_starts(buf, needles, start, end):
+    if finder is None:
+        starts = line_starts(buf, needles, start, end)
+    else:
+        starts = finder.line_starts(buf, start, end)
+    for line_start in starts:
         line += count_newlines(buf, previous, line_start)
         previous = line_start
         line_end = buf.find(b"\n", line_start, end)
@@ -147,8 +152,10 @@ def dense_candidate_lines(
 class LogParser:
     """Incremental parser: ``feed`` bytes in any chunking, then ``close``; both return events."""
 
-    def __init__(self, start_offset: int = 0) -> None:
-        """``start_offset``: where the first byte fed sits in the whole input (for regions)."""
+    def __init__(self, start_offset: int = 0, finder: LineFinder | None = None) -> None:
+        """``start_offset``: where the first byte fed sits in the whole input (for regions);
+        ``finder``: a faster search for the lines holding one of ``NEEDLES`` (default: memmem)."""
+        self._finder = finder
         self._pending = b""  # the start of the current incomplete line (at most MAX_LINE bytes)
         self._pending_dropped = 0  # bytes of an overlong pending line not kept
         self._pending_offset = start_offset  # byte offset where the pending line starts
@@ -231,7 +238,7 @@ class LogParser:
             return
         base_line = line
         candidates, newlines = candidate_lines(
-            buf, line + 1, offset + position - start, position, stop
+            buf, line + 1, offset + position - start, position, stop, finder=self._finder
         )
         self._dense = len(candidates) * DENSE_BYTES > stop - position
         index = 0

@@ -13,7 +13,6 @@ regions' text out, then adds the fixes made from every summary.
 from __future__ import annotations
 
 import itertools
-import mmap
 import os
 import struct
 import tempfile
@@ -26,9 +25,12 @@ from reginspect.ingest import Ingest, worker_pool
 from reginspect.model import Session
 from reginspect.report import render_attempt
 from reginspect.results import AttemptSummary, Report
+from reginspect.scan import line_finder
 
-# How far past an even cut a region may run to end where an attempt certainly ended.
+# How far past an even cut a region may run to end where an attempt certainly ended, read a
+# block at a time (memory stays small; a map would count every page it touched).
 CUT_WINDOW: Final = 64 << 20
+WINDOW_BLOCK: Final = 4 << 20
 NUMBER: Final = "\x00"  # an attempt's number, left open by the worker that rendered it
 
 # A region may end after a line holding one of these: QEMU has finished with its attempt.
@@ -52,55 +54,72 @@ class RegionReport(NamedTuple):
     lines: int
 
 
-def _cut_after(data: mmap.mmap, target: int, limit: int) -> int | None:
-    """The first line start at or after ``target`` (and before ``limit``) where an attempt has
-    certainly ended, if any."""
+def _cut_after(data: bytes, base: int) -> int | None:
+    """The first line start in ``data`` (which starts at byte ``base`` of the file, at a line
+    start) where an attempt has certainly ended, as a file offset; None if there is none."""
     best: int | None = None
     for marker in _ENDS_AFTER:
-        at = data.find(marker, target, limit)
+        at = data.find(marker)
         if at != -1:
-            end = data.find(b"\n", at, limit)
+            end = data.find(b"\n", at)
             if end != -1 and (best is None or end + 1 < best):
                 best = end + 1
-    at = data.find(_STARTS_BEFORE, target, limit)
+    at = data.find(_STARTS_BEFORE)
     if at != -1:
         start = data.rfind(b"\n", 0, at) + 1
-        if start >= target and (best is None or start < best):
+        if start > 0 and (best is None or start < best):
             best = start
-    at = data.find(_CLEANUP, target, limit)
+    at = data.find(_CLEANUP)
     while at != -1 and (best is None or at < best):
-        end = data.find(b"\n", at, limit)
+        end = data.find(b"\n", at)
         if end == -1:
             break
         if data.rfind(_LOADED, max(at - 4096, 0), at) != -1:
             best = end + 1
             break
-        at = data.find(_CLEANUP, end, limit)
-    return best
+        at = data.find(_CLEANUP, end)
+    return None if best is None else base + best
 
 
-def attempt_regions(path: str, parts: int) -> list[tuple[int, int, int]]:
-    """Regions (start, end, lines before) of ``path`` for ``parts`` workers, cut where attempts
-    have certainly ended; one region when no such place is near enough to the even cuts."""
+def attempt_cuts(path: str, parts: int) -> list[int]:
+    """Where ``path`` can be cut for ``parts`` workers (0, the cuts, the size): near even
+    cuts, where attempts have certainly ended; just (0, size) when no such place is near."""
+    cuts = [0]
     with open(path, "rb") as stream:
         size = os.fstat(stream.fileno()).st_size
-        if size == 0:
-            return [(0, 0, 0)]
-        with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            cuts = [0]
-            for index in range(1, parts):
-                target = max(cuts[-1], size * index // parts)
-                cut = _cut_after(data, target, min(target + CUT_WINDOW, size))
-                if cut is not None and cuts[-1] < cut < size:
-                    cuts.append(cut)
-            cuts.append(size)
-            lines = 0
-            regions = []
-            for start, end in itertools.pairwise(cuts):
-                regions.append((start, end, lines))
-                for piece in range(start, end, 16 << 20):  # a map has no count(): in pieces
-                    lines += count_newlines(data[piece : min(piece + (16 << 20), end)])
-    return regions
+        for index in range(1, parts):
+            # From the line start at or after the even cut, a window at a time.
+            target = max(cuts[-1], size * index // parts)
+            stream.seek(max(target - 1, 0))
+            stream.readline()
+            position = stream.tell()
+            cut = None
+            while cut is None and position < min(target + CUT_WINDOW, size):
+                block = stream.read(WINDOW_BLOCK)
+                if not block:
+                    break
+                last = block.rfind(b"\n") + 1  # whole lines: the rest is read again next time
+                if last == 0:
+                    break
+                cut = _cut_after(block[:last], position)
+                position += last
+                stream.seek(position)
+            if cut is not None and cuts[-1] < cut < size:
+                cuts.append(cut)
+    cuts.append(size)
+    return cuts
+
+
+def _lines_before(path: str, offset: int) -> int:
+    with open(path, "rb") as stream:
+        lines = 0
+        while offset > 0:
+            block = stream.read(min(WINDOW_BLOCK, offset))
+            if not block:
+                break
+            offset -= len(block)
+            lines += count_newlines(block)
+        return lines
 
 
 def _write(out: IO[bytes], text: str) -> None:
@@ -110,18 +129,14 @@ def _write(out: IO[bytes], text: str) -> None:
 
 
 def report_region(
-    path: str,
-    name: str,
-    region: tuple[int, int, int],
-    form: str | None,
-    matched: bool,
-    directory: str,
+    path: str, name: str, start: int, end: int, form: str | None, matched: bool, directory: str
 ) -> RegionReport:
     """Read one region to its end, then summarise its attempts and render them (``form``:
-    json, markdown, text, or None for summaries alone) into a file of records."""
-    start, end, lines = region
+    json, markdown, text, or None for summaries alone) into a file of records. The lines
+    before the region are counted here: each worker counts its own share."""
+    lines = _lines_before(path, start)
     session = Session()
-    ingest = Ingest(session, name, start=start, lines=lines)
+    ingest = Ingest(session, name, start=start, lines=lines, finder=line_finder())
     with open(path, "rb") as stream:
         stream.seek(start)
         remaining = end - start
@@ -170,13 +185,13 @@ def fan_out(
 ) -> Fanned | None:
     """The report of ``path`` made by ``workers`` processes; None when the log has no place
     to cut it (one process then reads it)."""
-    regions = attempt_regions(path, workers)
-    if len(regions) < 2:
+    cuts = attempt_cuts(path, workers)
+    if len(cuts) < 3:
         return None
-    with worker_pool(len(regions)) as pool:
+    with worker_pool(len(cuts) - 1) as pool:
         futures = [
-            pool.submit(report_region, path, name, region, form, matched, directory)
-            for region in regions
+            pool.submit(report_region, path, name, start, end, form, matched, directory)
+            for start, end in itertools.pairwise(cuts)
         ]
         made = [future.result() for future in futures]
     summaries: list[AttemptSummary] = []

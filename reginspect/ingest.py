@@ -17,12 +17,14 @@ import os
 from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from parsers.bytesearch import LineFinder
 from parsers.logevents import LogEvent
 from parsers.logparse import LogParser, joins_next_line
 from parsers.logshapes import MAX_LINE
 from reginspect.errors import UserError
 from reginspect.inputs import CHUNK_SIZE, compression_of, describe_source, open_binary, read_chunks
 from reginspect.model import Session
+from reginspect.scan import line_finder
 
 if TYPE_CHECKING:  # the pools are imported when a big file needs them: 30 ms of start-up
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -143,7 +145,8 @@ class Region(NamedTuple):
 
 def parse_region(path: str, start: int, end: int, sink: ChunkSink | None = None) -> Region:
     """Parse bytes ``start``..``end`` of ``path`` (whole lines), feeding ``sink`` too."""
-    parser = LogParser(start_offset=start)
+    # Built in the worker process (once per process): nothing unpicklable travels to it.
+    parser = LogParser(start_offset=start, finder=line_finder())
     events: list[LogEvent] = []
     with open(path, "rb") as stream:
         stream.seek(start)
@@ -217,15 +220,17 @@ class Ingest:
         *,
         start: int = 0,
         lines: int = 0,
+        finder: LineFinder | None = None,
     ) -> None:
         """``start``, ``lines``: where the first byte fed is in the source, and how many lines
-        come before it (a region read alone)."""
+        come before it (a region read alone); ``finder``: the parser's search for candidate
+        lines (reginspect.scan's for big inputs)."""
         self.session = session
         self.name = name
         self.sink = sink
         builder = session.source(name)
-        if start or lines:
-            builder.parser = LogParser(start_offset=start)
+        if start or lines or finder is not None:
+            builder.parser = LogParser(start_offset=start, finder=finder)
             builder.parser.skip(lines, 0)
 
     def feed(self, data: bytes) -> int:

@@ -421,9 +421,9 @@ def _text_attempt(result: AttemptResult, *, matched: bool, number: str | None) -
     if summary.naming is Naming.STREAMS:
         # A log's attempt completed by saved streams keeps its lines.
         where = f"{where} and saved streams" if summary.last_line else "saved streams"
-    index = summary.index if number is None else number
-    head = f"{sources}: attempt {index}, {where}: {summary_line(summary, result.cpus)}"
-    out = [printable(head)]
+    index = str(summary.index) if number is None else number  # a number: nothing to escape
+    after = f", {where}: {summary_line(summary, result.cpus)}"
+    out = [printable(f"{sources}: attempt ") + index + printable(after)]
     for cpu in result.cpus:
         counts = ""
         if cpu.stream_count is not None or cpu.destination_count is not None:

@@ -16,7 +16,7 @@ from tests.conftest import REPO
 
 SCRIPT = REPO / "benchmarks" / "run.py"
 TOP = {"schema", "started", "args", "machine", "goals", "log", "report", "grep", "wc", "ratios"}
-TOP |= {"tui", "decode", "compare", "probe", "correct"}
+TOP |= {"tui", "decode", "compare", "probe", "correct", "dense", "startup", "pathological"}
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def number(value: Any) -> bool:
 
 
 def test_quick_run_writes_every_key_and_the_report_is_correct(tmp_path: Path, cache: Path) -> None:
-    done, result = bench(tmp_path, cache, "--skip-tui")
+    done, result = bench(tmp_path, cache, "--skip-tui", "--skip-dense")
     assert result.keys() >= TOP
     assert result["schema"] == run.SCHEMA
     assert result["correct"] is True
@@ -111,6 +111,8 @@ def test_quick_run_writes_every_key_and_the_report_is_correct(tmp_path: Path, ca
     assert compare["stream_bytes"]["min"] > 0
 
     assert result["tui"] == {"status": "skipped", "reason": "--skip-tui"}
+    for name in ("dense", "startup", "pathological"):
+        assert result[name] == {"status": "skipped", "reason": "--skip-dense"}
     assert result["probe"]["status"] == "skipped"
     goals = result["goals"]
     assert set(goals) == {goal.key for goal in run.GOALS}
@@ -169,3 +171,79 @@ def test_a_goal_without_a_value_is_not_judged() -> None:
         "MISS",
     )
     assert (ceiling.verdict(3), ceiling.verdict(3.1)) == ("PASS", "MISS")
+
+
+def test_dense_only_run_checks_every_answer_against_the_manifests(
+    tmp_path: Path, cache: Path
+) -> None:
+    done, result = bench(tmp_path, cache, "--dense-only", "--dense-scale", "0.002", "--skip-tui")
+    assert result.keys() >= TOP
+    assert result["correct"] is True
+    for name in ("log", "report", "grep", "wc", "ratios", "decode", "compare", "probe"):
+        assert result[name] == {"status": "skipped", "reason": "--dense-only"}
+    for name, attempts in (("failures", 4), ("register_lines", None)):
+        part = result["dense"][name]
+        assert part["status"] == "ok", part.get("reason")
+        assert part["correctness"]["passed"] is True
+        assert set(part["correctness"]["checks"]) == {
+            "attempts",
+            "outcomes",
+            "cpus",
+            "extra_missing_counts",
+            "counts",
+            "extra_missing_ids",
+        }
+        if attempts is not None:
+            assert part["attempts"] == attempts
+        assert number(part["best_s"])
+        assert number(part["cpu_best_s"])
+        assert part["memory"]["peak_mb"] > 0
+    assert result["dense"]["register_lines"]["register_lines"] >= 2000
+    assert result["dense"]["tui"] == {"status": "skipped", "reason": "--skip-tui"}
+    startup = result["startup"]
+    assert number(startup["ratio"])
+    assert len(startup["report"]["runs_s"]) == 10  # best of 10 at least
+    for kind in run.PATHOLOGICAL:
+        part = result["pathological"][kind]
+        assert part["status"] == "ok", part.get("reason")
+        for size in run.SIZES:
+            assert part[size]["correct"] is True
+            assert part[size]["got"] == {key: part[size]["want"][key] for key in run.TOTAL_KEYS}
+            assert number(part[size]["us_per_line"])
+        assert number(part["growth"])
+    goals = result["goals"]
+    for key in ("dense.failures.best_s", "dense.register_lines.memory.peak_mb", "startup.ratio"):
+        assert goals[key]["verdict"] in {"PASS", "MISS"}
+    assert goals["dense.tui.full_table_s"]["verdict"] == "n/a"
+    for text in ("real failures", "register lines", "python -c pass", "random-keys", "cpus"):
+        assert text in done.stdout
+
+
+def test_headless_tui_shows_the_last_of_the_dense_failures(cache: Path) -> None:
+    tui = run.bench_dense_tui(cache, 4, 0, 120.0)
+    assert tui["status"] == "ok", tui.get("reason")
+    assert number(tui["full_table_s"])
+    assert number(tui["peak_rss_mb"])
+    assert tui["appends"] == 0
+
+
+def test_a_wrong_answer_is_never_a_pass() -> None:
+    goal = run.Goal("x", "x", 1, " s", exact="x_exact")
+    assert goal.judge({"x": 0.5, "x_exact": True}) == "PASS"
+    assert goal.judge({"x": 0.5, "x_exact": False}) == "WRONG"
+    assert goal.judge({"x": 0.5}) == "PASS"  # nothing checked, nothing found wrong
+
+
+def test_totals_are_counted_in_pieces(tmp_path: Path) -> None:
+    report = {
+        "attempts": [
+            {
+                "outcome": "failed",
+                "cpus": [{"stream_count": None, "registers": [{"status": "extra"}]}],
+            }
+            for _ in range(3)
+        ]
+    }
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report, indent=2))
+    assert run.count_totals(path) == {"attempts": 3, "cpus": 3, "extra": 3}

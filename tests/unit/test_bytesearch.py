@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -82,3 +83,42 @@ def test_bounded_searches_see_only_their_bounds(parts: list[bytes], start: int, 
     assert starts == [
         start + at for at in bytesearch.line_starts(buf[start:end], (b"qemu", b"cpreg"))
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from([b"ab", b"qemu", b"x\n", b"\n", b"cpreg"]), max_size=60),
+    st.integers(-5, 400),
+    st.integers(-5, 400),
+)
+def test_memmem_finder_is_line_starts_for_its_needles(
+    parts: list[bytes], start: int, end: int
+) -> None:
+    buf = b"".join(parts)
+    finder = bytesearch.MemmemFinder([b"qemu", b"cpreg"])
+    assert finder.needles == (b"qemu", b"cpreg")
+    assert finder.line_starts(buf, start, end) == bytesearch.line_starts(
+        buf, (b"qemu", b"cpreg"), start, end
+    )
+
+
+@pytest.mark.parametrize("bad", [b"", b"a\nb", b"\n"])
+def test_a_line_finder_needs_needles_within_a_line(bad: bytes) -> None:
+    with pytest.raises(ValueError, match="needle"):
+        bytesearch.MemmemFinder((b"ok", bad))
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [(0, None, (0, 10)), (-4, 3, (0, 3)), (4, 99, (4, 10)), (7, 2, (2, 2)), (12, 15, (10, 10))],
+)
+def test_clamp_holds_bounds_within_the_buffer(
+    start: int, end: int | None, expected: tuple[int, int]
+) -> None:
+    assert bytesearch.clamp(b"0123456789", start, end) == expected
+
+
+@pytest.mark.parametrize(("start", "end"), [(0, 99_990), (7, 100_000), (4096, 95_904), (1, 5)])
+def test_count_newlines_of_nearly_the_whole_buffer(start: int, end: int) -> None:
+    buf = b"ab\ncd\n\n" * 14_285 + b"\n\n\n\n\n"
+    assert bytesearch.count_newlines(buf, start, end) == buf[start:end].count(b"\n")
