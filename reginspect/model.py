@@ -17,9 +17,9 @@ import enum
 import itertools
 import re
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from sys import intern
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from parsers.logevents import (
     ENDS_PROCESS,
@@ -127,6 +127,12 @@ STATUSES: Final = tuple(Status)
 _KIND_CODE: Final = {kind: code for code, kind in enumerate(KINDS)}
 _ACCEL_CODE: Final = {accel: code for code, accel in enumerate(ACCELS)}
 _STATUS_CODE: Final = {status: code for code, status in enumerate(STATUSES)}
+_MISSING_CODE: Final = _STATUS_CODE[Status.MISSING]
+# Per register message kind: extra?, tolerated?, status code, kind code.
+_REGISTER_CODES: Final = {
+    kind: (status is Status.EXTRA, tolerated, _STATUS_CODE[status], _KIND_CODE[kind])
+    for kind, (status, tolerated) in REGISTER_KINDS.items()
+}
 
 
 class RegisterNote(NamedTuple):
@@ -227,6 +233,19 @@ class CpuState:
                 self.references[index],
                 self.line_ref(index),
             )
+
+    def columns(self) -> tuple[Callable[[Any], None], ...]:
+        """The append of each column, in ``note``'s order (for a caller that notes many)."""
+        return (
+            self.ids.append,
+            self.lines.append,
+            self.offsets.append,
+            self.statuses.append,
+            self.kinds.append,
+            self.accels.append,
+            self.sources.append,
+            self.references.append,
+        )
 
     def line_ref(self, index: int) -> LineRef:
         return LineRef(self.sources[index], self.lines[index], self.offsets[index])
@@ -731,46 +750,53 @@ class SourceBuilder:
 
     def _apply_registers(self, run: list[RegisterSeen]) -> None:
         """Consecutive register lines (a dense log is made of them): each is a mention of its
-        CPU; the attempt is touched once for the run."""
+        CPU; the attempt is touched once for the run. Written for speed: a dense log has a
+        million of them."""
         current = self._attempt(run[0].line)
         name = self.name
         cpu = self._cpu_for(current, LineRef(name, run[0].line, run[0].offset))
+        columns = cpu.columns()
         fatal = False
         kinds: set[MessageKind] = set()
         for event in run:
-            kind, kvm_id = event.kind, event.kvm_id
-            status, tolerated = REGISTER_KINDS[kind]
+            line, offset, kind, _, kvm_id, reference, accel = event
+            extra, tolerated, status_code, kind_code = _REGISTER_CODES[kind]
             if kind not in kinds:
                 kinds.add(kind)
-                if event.accel is not Accel.UNKNOWN:
-                    current.accels.setdefault(event.accel, kind)
+                if accel is not Accel.UNKNOWN:
+                    current.accels.setdefault(accel, kind)
                 if kind in (MessageKind.XMIG_KVM_MISSING, MessageKind.XMIG_KVM_UNEXPECTED):
                     current.accels.setdefault(Accel.KVM, kind)
             # Without section traces a CPU ends where QEMU's walk of the sorted lists goes back.
-            if status is Status.EXTRA:
+            if extra:
                 if kvm_id <= cpu.last_stream_id and not cpu.from_section:
-                    cpu = self._next_implicit_cpu(current, LineRef(name, event.line, event.offset))
+                    cpu = self._next_implicit_cpu(current, LineRef(name, line, offset))
+                    columns = cpu.columns()
                 cpu.last_stream_id = kvm_id
                 # QEMU fails the load on a register of the stream it does not know.
                 fatal = fatal or not tolerated
             else:
-                missing = status is Status.MISSING
-                backwards = kvm_id < cpu.last_destination_id or (
-                    missing and kvm_id == cpu.last_destination_id and cpu.last_destination_missing
-                )
-                if backwards and not cpu.from_section:
-                    cpu = self._next_implicit_cpu(current, LineRef(name, event.line, event.offset))
+                missing = status_code == _MISSING_CODE
+                if (
+                    kvm_id < cpu.last_destination_id
+                    or (
+                        (missing and kvm_id == cpu.last_destination_id)
+                        and cpu.last_destination_missing
+                    )
+                ) and not cpu.from_section:
+                    cpu = self._next_implicit_cpu(current, LineRef(name, line, offset))
+                    columns = cpu.columns()
                 cpu.last_destination_id = kvm_id
                 cpu.last_destination_missing = missing
-            # CpuState.note, inline: a dense log has a million of these.
-            cpu.ids.append(kvm_id)
-            cpu.lines.append(event.line)
-            cpu.offsets.append(event.offset)
-            cpu.statuses.append(_STATUS_CODE[status])
-            cpu.kinds.append(_KIND_CODE[kind])
-            cpu.accels.append(_ACCEL_CODE[event.accel])
-            cpu.sources.append(name)
-            cpu.references.append(intern(event.reference))
+            ids, lines, offsets, statuses, kind_codes, accels, sources, references = columns
+            ids(kvm_id)
+            lines(line)
+            offsets(offset)
+            statuses(status_code)
+            kind_codes(kind_code)
+            accels(_ACCEL_CODE[accel])
+            sources(name)
+            references(reference)
         last = run[-1]
         for kind in kinds:
             if kind.dialect is not Dialect.COMMON:
