@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import gc
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 
 from reginspect.analyze import Fixes, session_report
@@ -136,6 +135,8 @@ def made_report(
     log = args.logs[0]
     workers = fanout_workers(log) if compared is None and len(args.logs) == 1 else 1
     if workers > 1:
+        import tempfile
+
         from reginspect import fanout  # big logs only: it pays for temporary files
 
         name = source_name(log)
