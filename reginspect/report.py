@@ -7,11 +7,13 @@ README). Every form is drawn from the same ``Report`` object, so the three never
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final
 
 from parsers.catalogue import describe
-from parsers.logevents import MessageKind, Status
+from parsers.logevents import Dialect, MessageKind, Status
 from parsers.regids import Accel, format_id
 from reginspect.model import ErrorLine, Naming, RefusedRegister
 from reginspect.results import (
@@ -20,6 +22,7 @@ from reginspect.results import (
     AttemptSummary,
     CpuResult,
     Form,
+    Outcome,
     RegisterResult,
     Report,
     Suggestion,
@@ -278,22 +281,93 @@ def _json_parts(report: Report, attempts: Iterable[str]) -> Iterator[str]:
     yield _dump(tail, 0)[1:] + "\n"
 
 
-def summary_line(summary: AttemptSummary, cpus: tuple[CpuResult, ...]) -> str:
+def summary_line(summary: AttemptSummary) -> str:
     """An attempt in one line: outcome, what differs, and the QEMU it ran in."""
-    parts = [summary.outcome.upper()]
-    if summary.naming is Naming.COUNTS:
-        counts = [
-            f"stream {cpu.stream_count} / destination {cpu.destination_count}"
-            for cpu in cpus
-            if cpu.stream_count is not None
-        ]
-        parts.append("registers not named by this QEMU" + (f" ({counts[0]})" if counts else ""))
-    else:
-        extra = sum(cpu.count(Status.EXTRA) for cpu in cpus)
-        missing = sum(cpu.count(Status.MISSING) for cpu in cpus)
-        parts.append(f"{extra} extra, {missing} missing")
-    parts.append(qemu_facts(summary))
+    parts = [summary.outcome.upper(), differences(summary), qemu_facts(summary)]
     return " — ".join(part for part in parts if part)
+
+
+def differences(summary: AttemptSummary) -> str:
+    """What differs between the stream and the destination, in the words every view uses (the
+    register counts are of distinct registers, every CPU merged)."""
+    if summary.naming is Naming.COUNTS:
+        counted = next((cpu for cpu in summary.cpus if cpu.stream_count is not None), None)
+        counts = (
+            ""
+            if counted is None
+            else f" (stream {counted.stream_count} / destination {counted.destination_count})"
+        )
+        if Dialect.QEMU_11 not in summary.dialects:
+            return "registers not named by this QEMU" + counts
+        # QEMU 11.1 names every difference, but on its standard error, which this log lacks; a
+        # load it finished with equal counts left none to name.
+        if summary.outcome is Outcome.SUCCEEDED and not summary.count_differs:
+            return "no difference" + counts
+        return f"registers not named in this log{counts}: QEMU 11.1 names them on standard error"
+    extra, missing = summary.count(Status.EXTRA), summary.count(Status.MISSING)
+    values = len(summary.registers.value_differs)
+    if summary.naming is Naming.NAMED and not (extra or missing or values):
+        # QEMU 11.1 and the traces name each difference: naming none means there was none.
+        return "no difference"
+    words = f"{extra} extra, {missing} missing"
+    if values:
+        words += ", 1 value differs" if values == 1 else f", {values} values differ"
+    return words
+
+
+# The order outcomes are counted in: what needs a look first.
+OUTCOME_ORDER: Final = (Outcome.FAILED, Outcome.IN_PROGRESS, Outcome.SUCCEEDED, Outcome.UNKNOWN)
+_LEADING_VERSION = re.compile(r"\d+(?:\.\d+)+")
+
+
+def outcome_counts(summaries: Sequence[AttemptSummary]) -> list[tuple[Outcome, int]]:
+    """How many attempts ended each way (the outcomes that occur, in OUTCOME_ORDER)."""
+    counted = Counter(summary.outcome for summary in summaries)
+    return [(outcome, counted[outcome]) for outcome in OUTCOME_ORDER if counted[outcome]]
+
+
+def session_facts(summaries: Sequence[AttemptSummary]) -> list[str]:
+    """What ran across a session: the QEMU versions, machines, CPUs and accelerators (each value
+    once, in the order first seen)."""
+
+    def distinct(values: Iterable[str | None]) -> str:
+        return "/".join(dict.fromkeys(value for value in values if value))
+
+    processes = [summary.process for summary in summaries if summary.process is not None]
+    versions = distinct(_short_version(process.version) for process in processes)
+    machines = distinct(process.machine for process in processes)
+    cpus = distinct(process.cpu for process in processes)
+    accels = distinct(str(s.accel) for s in summaries if s.accel is not Accel.UNKNOWN)
+    return [
+        fact
+        for fact in (
+            f"QEMU {versions}" if versions else "",
+            f"-machine {machines}" if machines else "",
+            f"-cpu {cpus}" if cpus else "",
+            f"-accel {accels}" if accels else "",
+        )
+        if fact
+    ]
+
+
+def _short_version(version: str | None) -> str | None:
+    """``11.1.3`` of ``11.1.3Debian 1:11.1.3+ds-1``: the distribution's suffix is in each
+    attempt's own line."""
+    if version is None:
+        return None
+    match = _LEADING_VERSION.match(version)
+    return match.group(0) if match else version
+
+
+def session_line(summaries: Sequence[AttemptSummary]) -> str:
+    """A whole session in one line: attempts per outcome, then what ran."""
+    total = len(summaries)
+    head = f"{total} attempt{'s' if total != 1 else ''}"
+    counts = ", ".join(f"{count} {outcome}" for outcome, count in outcome_counts(summaries))
+    if counts:
+        head += f": {counts}"
+    facts = ", ".join(session_facts(summaries))
+    return f"{head} — {facts}" if facts else head
 
 
 def qemu_facts(summary: AttemptSummary) -> str:
@@ -391,6 +465,8 @@ def _text_parts(report: Report, attempts: Iterable[str]) -> Iterator[str]:
     def sections() -> Iterator[str]:
         if not report.summaries:
             yield "No migration attempt found."
+        if len(report.summaries) > 1:
+            yield printable(session_line(report.summaries))
         yield from attempts
         if report.suggestions:
             out = [
@@ -422,7 +498,7 @@ def _text_attempt(result: AttemptResult, *, matched: bool, number: str | None) -
         # A log's attempt completed by saved streams keeps its lines.
         where = f"{where} and saved streams" if summary.last_line else "saved streams"
     index = str(summary.index) if number is None else number  # a number: nothing to escape
-    after = f", {where}: {summary_line(summary, result.cpus)}"
+    after = f", {where}: {summary_line(summary)}"
     out = [printable(f"{sources}: attempt ") + index + printable(after)]
     for cpu in result.cpus:
         counts = ""
@@ -469,6 +545,8 @@ def _markdown_parts(report: Report, attempts: Iterable[str]) -> Iterator[str]:
     def sections() -> Iterator[str]:
         yield "# reginspect report"
         yield "Sources: " + ", ".join(f"`{printable(s).replace('`', '')}`" for s in report.sources)
+        if len(report.summaries) > 1:
+            yield md(session_line(report.summaries))
         if not report.summaries:
             yield "No migration attempt found."
         yield from attempts
@@ -493,7 +571,7 @@ def _markdown_attempt(result: AttemptResult, number: str | None = None) -> list[
     md = markdown_text
     summary = result.summary
     index = summary.index if number is None else number
-    out = [f"## Attempt {index}: {md(summary_line(summary, result.cpus))}", ""]
+    out = [f"## Attempt {index}: {md(summary_line(summary))}", ""]
     out.append(
         f"Source {md(', '.join(summary.sources))}, lines {summary.first_line}–{summary.last_line}."
     )
