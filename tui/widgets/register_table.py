@@ -6,6 +6,9 @@ upper case); lower-case letters and bound keys (``N``) stay commands.
 New rows replace the shown ones row by row when most of them stay (an attempt being written): the
 table keeps its scroll position and does not measure every row again. The cursor stays on the
 register the user chose while it is shown; otherwise it is on the first row.
+
+Status, name and id always fit the width (no sideways scrolling); kind, first line and encoding
+are shown while they fit too (the detail pane has them all).
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ from reginspect.results import RegisterResult
 from reginspect.textsafe import printable
 
 COLUMNS = ("status", "name", "id", "kind", "encoding", "first line")
+ALWAYS = ("status", "name", "id")  # what a register is; the others give way on narrow screens
+GIVE_WAY = ("kind", "first line", "encoding")  # kept in this order while they fit
+CELL_PADDING = 2  # a cell's padding, one column each side
+MIN_NAME = 10  # the name column never gets narrower than this
 
 SORT_KEYS: dict[str, Callable[[RegisterResult], tuple[object, ...]]] = {
     "status": lambda row: (row.status.value, row.tolerated, row.kvm_id),
@@ -102,10 +109,59 @@ class RegisterTable(DataTable[Text]):
         # being read again, another tab), to take the cursor back when it is.
         self._chosen: int | None = None
         self._placing = False  # the cursor moves because the rows changed, not for the user
+        self._layout: tuple[tuple[str, int | None], ...] = ()  # columns shown, fixed widths
 
     def on_mount(self) -> None:
-        for column in COLUMNS:
-            self.add_column(column, key=column)
+        self._set_layout(tuple((column, None) for column in COLUMNS))
+
+    def _set_layout(self, layout: tuple[tuple[str, int | None], ...]) -> None:
+        self._layout = layout
+        self.clear(columns=True)
+        self._shown = []
+        for column, width in layout:
+            self.add_column(column, key=column, width=width)
+
+    def _fit(self, rows: Sequence[RegisterResult]) -> tuple[tuple[str, int | None], ...]:
+        """The columns that fit the width: status, name and id always (the name narrowed if it
+        must be), then the others while they fit."""
+        width = self.size.width
+        if width <= 0:
+            return self._layout  # not laid out yet
+        if len(rows) + 1 > self.size.height:
+            width -= self.styles.scrollbar_size_vertical
+        needed = {column: len(column) + 2 for column in COLUMNS}  # + the sort mark
+        for row in rows:
+            for column, cell in zip(COLUMNS, self._texts(row), strict=True):
+                needed[column] = max(needed[column], len(cell))
+        used = sum(needed[column] + CELL_PADDING for column in ALWAYS)
+        name_width: int | None = None
+        if used > width:
+            name_width = max(needed["name"] - (used - width), MIN_NAME)
+            used = width
+        shown = set(ALWAYS)
+        for column in GIVE_WAY:
+            if used + needed[column] + CELL_PADDING <= width:
+                shown.add(column)
+                used += needed[column] + CELL_PADDING
+        return tuple(
+            (column, name_width if column == "name" else None)
+            for column in COLUMNS
+            if column in shown
+        )
+
+    def on_resize(self) -> None:
+        layout = self._fit(self._shown)
+        if layout != self._layout:
+            shown = self._shown
+            self._set_layout(layout)
+            self._placing = True
+            try:
+                self._replace(shown)
+                self._update_headers()
+                if self._chosen is None or not self._place(self._chosen):
+                    self.move_cursor(row=0)
+            finally:
+                self._placing = False
 
     @property
     def current(self) -> RegisterResult | None:
@@ -142,6 +198,9 @@ class RegisterTable(DataTable[Text]):
                     self._place(hold)
                 return
             self._rows = rows
+            layout = self._fit(ordered)
+            if layout != self._layout:
+                self._set_layout(layout)
             self._replace(ordered)
             self._update_headers()
             if (hold is None or not self._place(hold)) and ordered:
@@ -206,6 +265,20 @@ class RegisterTable(DataTable[Text]):
             name = str(key.value)
             mark = (" ▼" if self.sort_reverse else " ▲") if name == self.sort_column else ""
             column.label = Text(name + mark)
+            # A column made for no rows is as wide as its name: room for the mark too.
+            column.content_width = max(column.content_width, column.label.cell_len)
+
+    @staticmethod
+    def _texts(row: RegisterResult) -> tuple[str, ...]:
+        """Every column's text for ``row``, in COLUMNS order (printable)."""
+        return (
+            status_label(row),
+            printable(row.name),
+            row.id_text,
+            printable(row.info.kind),
+            printable(row.info.encoding),
+            "" if row.first_line is None else str(row.first_line),
+        )
 
     def _cells(self, row: RegisterResult) -> list[Text]:
         style_name = {
@@ -213,18 +286,19 @@ class RegisterTable(DataTable[Text]):
             Status.EXTRA: "register-table--extra",
             Status.MATCHED: "register-table--matched",
         }[row.status]
-        status = Text(status_label(row), style=self.get_component_rich_style(style_name))
-        name = Text(printable(row.name), no_wrap=True)
+        status, name, kvm_id, kind, encoding, line = self._texts(row)
+        name_cell = Text(name, no_wrap=True, overflow="ellipsis")
         if not row.info.known:
-            name.stylize(self.get_component_rich_style("register-table--unknown"))
-        return [
-            status,
-            name,
-            Text(row.id_text),
-            Text(printable(row.info.kind)),
-            Text(printable(row.info.encoding), no_wrap=True),
-            Text("" if row.first_line is None else str(row.first_line), justify="right"),
-        ]
+            name_cell.stylize(self.get_component_rich_style("register-table--unknown"))
+        cells = {
+            "status": Text(status, style=self.get_component_rich_style(style_name)),
+            "name": name_cell,
+            "id": Text(kvm_id),
+            "kind": Text(kind),
+            "encoding": Text(encoding, no_wrap=True),
+            "first line": Text(line, justify="right"),
+        }
+        return [cells[column] for column, _ in self._layout]
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         event.stop()
