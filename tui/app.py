@@ -293,6 +293,13 @@ class ReginspectApp(App[int]):
         yield SystemCommand(
             "Show raw log", "The log, relevant lines highlighted", lambda: main.action_view("log")
         )
+        yield SystemCommand("Next failed attempt", "From any pane", lambda: main.action_failure(1))
+        yield SystemCommand(
+            "Previous failed attempt", "From any pane", lambda: main.action_failure(-1)
+        )
+        yield SystemCommand(
+            "Filter attempts", "All, only failed, only succeeded", main.action_attempt_filter
+        )
         yield SystemCommand(
             "Pause or resume", "Freeze the screen; the files are still read", self.action_pause
         )

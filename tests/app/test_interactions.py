@@ -7,7 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
+from rich.style import Style
 from textual import events
+from textual.pilot import Pilot
+from textual.widgets.tree import TreeNode
 
 from parsers.logevents import Status
 from reginspect.advice import TRACE_OPTIONS_11
@@ -70,7 +73,8 @@ async def test_failed_log_names_the_extra_registers(in_data: Path) -> None:
         assert str(tabs.get_tab("extra").label) == "Extra (88)"  # type: ignore[union-attr]
         assert str(tabs.get_tab("missing").label) == "Missing (0)"  # type: ignore[union-attr]
         assert app.view.summaries[0].outcome is Outcome.FAILED
-        assert "#0 FAILED" in screen_text(app)
+        assert "#0 failed 88 extra" in screen_text(app)
+        assert "1 attempt: 1 failed" in screen_text(app)
         assert "LIVE" in screen_text(app)
 
 
@@ -393,7 +397,7 @@ async def test_help_screen(in_data: Path) -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        assert "next / previous error line" in screen_text(app)
+        assert "next / previous failed attempt, from any pane" in screen_text(app)
         await pilot.press("escape")
         await pilot.pause()
         assert _screen(app) is app.main
@@ -419,7 +423,7 @@ async def test_themes(in_data: Path) -> None:
         for theme in ("textual-light", "nord", "gruvbox", "textual-dark"):
             app.theme = theme
             await pilot.pause()
-            assert "#0 FAILED" in screen_text(app)
+            assert "#0 failed 88 extra" in screen_text(app)
 
 
 async def test_pause_freezes_the_screen_not_the_reading(in_tmp: Path) -> None:
@@ -593,52 +597,66 @@ async def test_navigator_selects_attempts_and_cpus(in_tmp: Path) -> None:
         await ready(pilot)
         navigator = app.main.query_one(AttemptNavigator)
         assert [a.outcome for a in app.view.summaries] == [Outcome.FAILED, Outcome.SUCCEEDED]
-        assert navigator.target == Target(1, None)  # the newest attempt first
-        assert not app.main.query_one(CountsPanel).display
-        navigator.focus()
-        await pilot.press("up")
-        await pilot.pause()
-        assert navigator.target == Target(0, None)
+        assert navigator.target == Target(0, None)  # the latest failure, not the newest attempt
         assert app.main.query_one(CountsPanel).display
-        assert app.main.query_one(SessionHeader).selected == 0
+        navigator.focus()
+        await pilot.press("down")
+        await pilot.pause()
+        assert navigator.target == Target(1, None)
+        assert not app.main.query_one(CountsPanel).display
+        assert "attempt #1: SUCCEEDED" in screen_text(app)
+
+
+def labels(navigator: AttemptNavigator) -> list[tuple[str, list[str]]]:
+    """The navigator's lines as drawn: each attempt's label and its CPUs'."""
+    plain = Style()
+
+    def label(node: TreeNode[Target]) -> str:
+        return navigator.render_label(node, plain, plain).plain.rstrip()
+
+    return [
+        (label(node), [label(child) for child in node.children]) for node in navigator.root.children
+    ]
+
+
+async def _append(pilot: Pilot[int], path: str, content: bytes, attempts: int) -> None:
+    app = pilot.app
+    assert isinstance(app, ReginspectApp)
+    with Path(path).open("ab") as log:
+        log.write(content)
+    for _ in range(500):
+        await pilot.pause(0.01)
+        if len(app.view.summaries) == attempts and await app.settled():
+            break
+    await ready(pilot)
+    assert len(app.view.summaries) == attempts
 
 
 async def test_navigator_grows_with_the_log(in_tmp: Path) -> None:
-    """Attempts appended to the log are added to the tree; the cursor follows the newest until the
-    user picks another; a file read again from the start makes the tree again."""
+    """Attempts appended to the log are added to the tree; the latest failure is selected, a new
+    failure takes the selection until the user picks an attempt; a file read again from the
+    start makes the tree again."""
     Path("dst.log").write_bytes(data(COUNTS))
     app = create_app(["dst.log"])
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         navigator = app.main.query_one(AttemptNavigator)
-
-        def tree() -> list[tuple[str, list[str]]]:
-            return [
-                (str(node.label), [str(child.label) for child in node.children])
-                for node in navigator.root.children
-            ]
-
-        async def append(content: bytes, attempts: int) -> None:
-            with Path("dst.log").open("ab") as log:
-                log.write(content)
-            for _ in range(500):
-                await pilot.pause(0.01)
-                if len(app.view.summaries) == attempts and await app.settled():
-                    break
-            await ready(pilot)
-            assert len(app.view.summaries) == attempts
-
-        assert tree() == [("#0 FAILED 304/258 regs", [])]
-        await append(data(SUCCEEDED), 2)
-        assert tree() == [("#0 FAILED 304/258 regs", []), ("#1 SUCCEEDED 274/274 regs", [])]
-        assert navigator.target == Target(1, None)
+        assert labels(navigator) == [("#0 failed 304/258 regs", [])]
+        await _append(pilot, "dst.log", data(SUCCEEDED), 2)
+        # At this width, equal counts give way to the outcome (they tell no difference).
+        assert labels(navigator) == [("#0 failed 304/258 regs", []), ("#1 succeeded", [])]
+        assert navigator.target == Target(0, None)  # the failure stays selected
+        await _append(pilot, "dst.log", two_cpu_log(), 3)
+        two_cpus = ("▼ #2 failed 88 extra", ["cpu 0 88 extra", "cpu 1 40 extra"])
+        assert labels(navigator)[2] == two_cpus
+        assert navigator.target == Target(2, None)  # a new failure takes the selection
         navigator.focus()
         await pilot.press("up")
         await pilot.pause()
-        assert navigator.target == Target(0, None)
-        await append(two_cpu_log(), 3)
-        assert tree()[2] == ("#2 FAILED 88 extra", ["cpu 0 88 extra", "cpu 1 40 extra"])
-        assert navigator.target == Target(0, None)  # the user's pick
+        assert navigator.target == Target(1, None)
+        await _append(pilot, "dst.log", data(FAILED), 4)
+        assert navigator.target == Target(1, None)  # the user's pick stays
+        assert any("Attempt #3 failed" in n.message for n in app._notifications)
         with Path("dst.log").open("r+b") as log:
             log.truncate(0)
             log.write(data(SUCCEEDED))
@@ -647,7 +665,7 @@ async def test_navigator_grows_with_the_log(in_tmp: Path) -> None:
             if len(app.view.summaries) == 1 and await app.settled():
                 break
         await ready(pilot)
-        assert tree() == [("#0 SUCCEEDED 274/274 regs", [])]
+        assert labels(navigator) == [("#0 succeeded", [])]
         assert navigator.target == Target(0, None)
 
 

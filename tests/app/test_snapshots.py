@@ -23,10 +23,12 @@ from tests.app.conftest import (
     two_cpu_log,
 )
 from tests.app.pilot import ready
+from tests.app.sessions import libvirt_session
 from tui.app import create_app
 
 WIDE = (110, 34)
 NARROW = (80, 24)
+SESSION = (130, 36)
 
 
 class SnapCompare(Protocol):
@@ -163,3 +165,23 @@ def test_paused_light_theme(snap_compare: SnapCompare, in_data: Path) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=WIDE, run_before=run)
+
+
+def test_libvirt_session(snap_compare: SnapCompare, in_tmp: Path) -> None:
+    """30 QEMU starts of one libvirt domain log: the session's summary, the navigator with each
+    attempt's time and outcome, the failed one selected with its extra registers."""
+    Path("guest1.log").write_bytes(libvirt_session())
+    app = create_app(["guest1.log"])
+    assert snap_compare(app, terminal_size=SESSION, run_before=keys())
+
+
+def test_libvirt_session_narrow(snap_compare: SnapCompare, in_tmp: Path) -> None:
+    Path("guest1.log").write_bytes(libvirt_session())
+    app = create_app(["guest1.log"])
+    assert snap_compare(app, terminal_size=NARROW, run_before=keys())
+
+
+def test_navigator_filter_failed(snap_compare: SnapCompare, in_tmp: Path) -> None:
+    Path("guest1.log").write_bytes(libvirt_session(failed=(5, 17, 26)))
+    app = create_app(["guest1.log"])
+    assert snap_compare(app, terminal_size=SESSION, run_before=keys("a"))

@@ -176,7 +176,7 @@ def _shows_final(screen: str, registers: dict[str, str]) -> bool:
     named = re.search(r"system register (0x[0-9a-f]+) in the incoming stream", screen)
     return (
         "dst.log (live)" in screen
-        and "#0 FAILED" in screen
+        and "#0 failed" in screen
         and "#1" not in screen
         and "Missing (0)  Extra (88)  Matched (0)" in screen
         and TOAST_MARK not in screen
@@ -234,7 +234,7 @@ def test_survives_a_storm_of_rewrites(tmp_path: Path) -> None:
 
         # After the storm: the last complete attempt, correctly, the "File changed" toast gone.
         terminal.wait_for(
-            lambda s: "#0 FAILED" in s and "#1" not in s and "Extra (88)" in s,
+            lambda s: "#0 failed" in s and "#1" not in s and "Extra (88)" in s,
             FINAL_BOUND,
             "one failed attempt with 88 extra registers",
         )

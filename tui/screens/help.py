@@ -24,6 +24,14 @@ HELP = (
         ),
     ),
     (
+        "Attempts",
+        (
+            (". / ,", "next / previous failed attempt, from any pane"),
+            ("a", "navigator: all attempts, only the failed, only the succeeded ones"),
+            ("up / down", "in the navigator: pick an attempt (new failures no longer take over)"),
+        ),
+    ),
+    (
         "Registers",
         (
             ("[ / ]", "previous / next tab: Missing, Extra, Matched"),

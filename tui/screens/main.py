@@ -20,9 +20,10 @@ from reginspect.model import LineRef, Naming
 from reginspect.results import AttemptResult, Outcome, RegisterResult
 from tui.store import SourceStatus, Store
 from tui.view import EMPTY_VIEW, View
-from tui.widgets.attempt_navigator import AttemptNavigator, Target
+from tui.widgets.attempt_navigator import FILTER_CYCLE, AttemptNavigator, Target
 from tui.widgets.counts_panel import CountsPanel
 from tui.widgets.filter_input import FilterInput
+from tui.widgets.navigator_bar import NavigatorBar
 from tui.widgets.raw_log import RawLogView
 from tui.widgets.read_progress import ReadProgress
 from tui.widgets.register_detail import RegisterDetail
@@ -42,7 +43,10 @@ class MainScreen(Screen[None]):
         Binding("s", "view('suggestions')", "Suggestions"),
         Binding("l", "view('log')", "Log"),
         Binding("slash", "search", "Search"),
-        Binding("j", "jump", "Jump to line"),
+        Binding("j", "jump", "Jump"),
+        Binding("full_stop", "failure(1)", "Next failed"),
+        Binding("comma", "failure(-1)", "Prev failed", show=False),
+        Binding("a", "attempt_filter", "Filter attempts", show=False),
         Binding("left_square_bracket", "status(-1)", "Prev tab", show=False),
         Binding("right_square_bracket", "status(1)", "Next tab", show=False),
         Binding("o", "sort", "Sort", show=False),
@@ -68,7 +72,9 @@ class MainScreen(Screen[None]):
         yield SessionHeader(id="header")
         yield ReadProgress(id="progress")
         with Horizontal(id="body"):
-            yield AttemptNavigator(id="navigator")
+            with Vertical(id="navigation"):
+                yield NavigatorBar(id="navigator-bar")
+                yield AttemptNavigator(id="navigator")
             with TabbedContent(id="views", initial="registers"):
                 with TabPane("Registers", id="registers"):
                     yield StatusTabs(id="status-tabs")
@@ -153,6 +159,7 @@ class MainScreen(Screen[None]):
         self.query_one("#progress", ReadProgress).show(view)
         navigator = self.query_one("#navigator", AttemptNavigator)
         navigator.show(view)
+        self.query_one("#navigator-bar", NavigatorBar).show(navigator.filter, navigator.counts())
         # Take the navigator's choice now (its Selected message comes a loop later): a new
         # attempt's registers are on screen in this refresh.
         if navigator.selected != self.target:
@@ -163,9 +170,6 @@ class MainScreen(Screen[None]):
 
     def render_selection(self) -> None:
         attempt = self.attempt
-        self.query_one("#header", SessionHeader).selected = (
-            None if attempt is None else attempt.summary.index
-        )
         # Counts only: a QEMU that names nothing, once there is something to say: it failed or
         # the counts differ (an attempt just begun, or one that loaded equal lists, keeps the
         # table and the attempt's summary).
@@ -196,9 +200,8 @@ class MainScreen(Screen[None]):
             else {status: attempt.count(status, self.cpu) for status in STATUS_CYCLE}
         )
         tabs.set_counts(counts)
-        if not self._tab_chosen and not counts.get(tabs.status):
-            # Show a tab that has something: extra (fatal) first.
-            best = next((s for s in (Status.EXTRA, Status.MISSING) if counts.get(s)), None)
+        if not self._tab_chosen and attempt is not None:
+            best = explaining_status(attempt, counts)
             if best is not None and best is not tabs.status:
                 self._auto_tab = best.value
                 tabs.select(best, slide=False)
@@ -289,9 +292,12 @@ class MainScreen(Screen[None]):
     # -- events -------------------------------------------------------------------------------
 
     def on_attempt_navigator_selected(self, event: AttemptNavigator.Selected) -> None:
-        if event.target == self.target:
+        self._select(event.target)
+
+    def _select(self, target: Target | None) -> None:
+        if target == self.target:
             return
-        self.target = event.target
+        self.target = target
         self.raw_source = None
         self._tab_chosen = False
         self.render_selection()
@@ -380,6 +386,49 @@ class MainScreen(Screen[None]):
         if event.pane.id is not None:
             self._focus_view(event.pane.id)
 
+    def action_failure(self, direction: int) -> None:
+        """The next (1) or previous (-1) failed attempt, from any pane."""
+        failed = [s.index for s in self.view.summaries if s.outcome is Outcome.FAILED]
+        if not failed:
+            self.app.notify("No attempt failed.", markup=False)
+            return
+        attempt = self.attempt
+        here = -1 if attempt is None else attempt.summary.index
+        ahead = [i for i in failed if (i - here) * direction > 0]
+        if not ahead:
+            where = "after" if direction > 0 else "before"
+            self.app.notify(f"No failed attempt {where} #{here}.", markup=False)
+            return
+        index = ahead[0] if direction > 0 else ahead[-1]
+        navigator = self.query_one("#navigator", AttemptNavigator)
+        navigator.select_attempt(index)
+        self._select(navigator.selected)
+        if self.query_one("#views", TabbedContent).active == "log":
+            # In the raw log, the failure's first error line.
+            result = self.attempt
+            spots = [] if result is None else result.error_spots()
+            if spots:
+                self.raw_source = spots[0].source
+                self.render_raw()
+                raw = self.query_one("#raw", RawLogView)
+                raw.follow = False
+                raw.go_to(spots[0].line)
+
+    def action_attempt_filter(self) -> None:
+        """Show all attempts, only the failed ones, or only the succeeded ones (in turn)."""
+        navigator = self.query_one("#navigator", AttemptNavigator)
+        position = FILTER_CYCLE.index(navigator.filter)
+        navigator.set_filter(FILTER_CYCLE[(position + 1) % len(FILTER_CYCLE)])
+        self.query_one("#navigator-bar", NavigatorBar).show(navigator.filter, navigator.counts())
+        self._select(navigator.selected)
+
+    def on_attempt_navigator_new_failure(self, event: AttemptNavigator.NewFailure) -> None:
+        self.app.notify(
+            f"Attempt #{event.index} failed: press . to show it.",
+            markup=False,
+            severity="warning",
+        )
+
     def action_status(self, delta: int) -> None:
         tabs = self.query_one("#status-tabs", StatusTabs)
         position = STATUS_CYCLE.index(tabs.status)
@@ -458,3 +507,19 @@ class MainScreen(Screen[None]):
         table.show(self.rows(status), keep=kvm_id)
         table.select_register(kvm_id)
         self.render_detail()
+
+
+def explaining_status(attempt: AttemptResult, counts: dict[Status, int]) -> Status | None:
+    """The tab that explains the attempt's outcome: Extra when registers unknown on the
+    destination failed the load, Missing when only missing ones are reported (QEMU only warns
+    of them, and tolerated extra ones pass), Matched when only values differ."""
+    sets = attempt.summary.registers
+    if counts.get(Status.EXTRA) and sets.fatal:
+        return Status.EXTRA
+    if counts.get(Status.MISSING):
+        return Status.MISSING
+    if counts.get(Status.EXTRA):
+        return Status.EXTRA
+    if counts.get(Status.MATCHED) and sets.value_differs:
+        return Status.MATCHED
+    return None

@@ -1,4 +1,5 @@
-"""The top two lines: the files followed and their state, live or paused, one badge per attempt."""
+"""The top two lines: the files followed and their state, live or paused; the session at a glance
+(attempts per outcome, the QEMU that ran)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from reginspect.results import Outcome
+from reginspect.report import outcome_counts, session_facts
 from reginspect.textsafe import printable
 from tui.store import SourceStatus
 from tui.view import EMPTY_VIEW, View
@@ -31,13 +32,11 @@ class SessionHeader(Widget):
         "session-header--succeeded",
         "session-header--in-progress",
         "session-header--unknown",
-        "session-header--selected",
         "session-header--dim",
     }
 
     view: reactive[View] = reactive(EMPTY_VIEW, layout=False)
     paused: reactive[bool] = reactive(False)
-    selected: reactive[int | None] = reactive(None)
 
     def render(self) -> Text:
         width = max(self.size.width, 20)
@@ -61,28 +60,26 @@ class SessionHeader(Widget):
         top.pad_right(max(width - top.cell_len - state.cell_len, 0))
         top.append_text(state)
 
-        badges = Text(no_wrap=True, overflow="ellipsis")
-        badges.append(" attempts ", style("session-header--dim"))
-        if not self.view.summaries:
-            badges.append("none yet", style("session-header--dim"))
-        for shown, attempt in enumerate(self.view.summaries):
-            badge = Text(f" #{attempt.index} {attempt.outcome.upper()} ")
-            badge.stylize(style(f"session-header--{_outcome_class(attempt.outcome)}"))
-            if attempt.index == self.selected:
-                badge.stylize(style("session-header--selected"))
-            if badges.cell_len + badge.cell_len + 10 > width and shown:
-                rest = len(self.view.summaries) - shown
-                badges.append(f" +{rest} more", style("session-header--dim"))
-                break
-            badges.append_text(badge)
-            badges.append(" ")
-        return Text("\n").join([top, badges])
+        return Text("\n").join([top, self._session(width)])
 
-
-def _outcome_class(outcome: Outcome) -> str:
-    return {
-        Outcome.FAILED: "failed",
-        Outcome.SUCCEEDED: "succeeded",
-        Outcome.IN_PROGRESS: "in-progress",
-        Outcome.UNKNOWN: "unknown",
-    }[outcome]
+    def _session(self, width: int) -> Text:
+        """The whole session at a glance: attempts per outcome, coloured, then what ran; facts
+        that do not fit give way whole, from the last."""
+        style = self.get_component_rich_style
+        summaries = self.view.summaries
+        line = Text(no_wrap=True, overflow="ellipsis")
+        if not summaries:
+            line.append(" attempts: none yet", style("session-header--dim"))
+            return line
+        total = len(summaries)
+        line.append(f" {total} attempt{'s' if total != 1 else ''}: ")
+        for number, (outcome, count) in enumerate(outcome_counts(summaries)):
+            if number:
+                line.append(", ")
+            line.append(f"{count} {outcome}", style(f"session-header--{outcome}"))
+        facts = session_facts(summaries)
+        while facts and line.cell_len + len(" — " + ", ".join(facts)) > width:
+            facts.pop()
+        if facts:
+            line.append(printable(" — " + ", ".join(facts)), style("session-header--dim"))
+        return line
