@@ -109,55 +109,51 @@ class RegisterTable(DataTable[Text]):
         # being read again, another tab), to take the cursor back when it is.
         self._chosen: int | None = None
         self._placing = False  # the cursor moves because the rows changed, not for the user
-        self._layout: tuple[tuple[str, int | None], ...] = ()  # columns shown, fixed widths
+        self._layout: tuple[tuple[str, int], ...] = ()  # the columns shown, and their widths
 
     def on_mount(self) -> None:
-        self._set_layout(tuple((column, None) for column in COLUMNS))
+        self._set_layout(tuple((column, len(column) + 2) for column in COLUMNS))
 
-    def _set_layout(self, layout: tuple[tuple[str, int | None], ...]) -> None:
+    def _set_layout(self, layout: tuple[tuple[str, int], ...]) -> None:
+        # Widths are given, not measured by the table: it measures new rows later (when idle),
+        # and rows added around a change of columns could be drawn at the names' widths.
         self._layout = layout
         self.clear(columns=True)
         self._shown = []
         for column, width in layout:
-            self.add_column(column, key=column, width=width)
+            self.add_column(self._header(column), key=column, width=width)
 
-    def _fit(self, rows: Sequence[RegisterResult]) -> tuple[tuple[str, int | None], ...]:
-        """The columns that fit the width: status, name and id always (the name narrowed if it
-        must be), then the others while they fit."""
+    def _fit(self, rows: Sequence[RegisterResult]) -> tuple[tuple[str, int], ...]:
+        """The columns that fit the width, as wide as their widest text: status, name and id
+        always (the name narrowed if it must be), then the others while they fit."""
         width = self.size.width
         if width <= 0:
             return self._layout  # not laid out yet
         if len(rows) + 1 > self.size.height:
             width -= self.styles.scrollbar_size_vertical
-        needed = {column: len(column) + 2 for column in COLUMNS}  # + the sort mark
+        needed = {column: self._header(column).cell_len for column in COLUMNS}
         for row in rows:
             for column, cell in zip(COLUMNS, self._texts(row), strict=True):
                 needed[column] = max(needed[column], len(cell))
         used = sum(needed[column] + CELL_PADDING for column in ALWAYS)
-        name_width: int | None = None
         if used > width:
-            name_width = max(needed["name"] - (used - width), MIN_NAME)
+            needed["name"] = max(needed["name"] - (used - width), MIN_NAME)
             used = width
         shown = set(ALWAYS)
         for column in GIVE_WAY:
             if used + needed[column] + CELL_PADDING <= width:
                 shown.add(column)
                 used += needed[column] + CELL_PADDING
-        return tuple(
-            (column, name_width if column == "name" else None)
-            for column in COLUMNS
-            if column in shown
-        )
+        return tuple((column, needed[column]) for column in COLUMNS if column in shown)
 
     def on_resize(self) -> None:
         layout = self._fit(self._shown)
         if layout != self._layout:
             shown = self._shown
-            self._set_layout(layout)
             self._placing = True
             try:
+                self._set_layout(layout)
                 self._replace(shown)
-                self._update_headers()
                 if self._chosen is None or not self._place(self._chosen):
                     self.move_cursor(row=0)
             finally:
@@ -260,13 +256,13 @@ class RegisterTable(DataTable[Text]):
         current = self.current
         self._show(self._rows, None if current is None else current.kvm_id, resort=True)
 
+    def _header(self, name: str) -> Text:
+        mark = (" ▼" if self.sort_reverse else " ▲") if name == self.sort_column else ""
+        return Text(name + mark)
+
     def _update_headers(self) -> None:
         for key, column in self.columns.items():
-            name = str(key.value)
-            mark = (" ▼" if self.sort_reverse else " ▲") if name == self.sort_column else ""
-            column.label = Text(name + mark)
-            # A column made for no rows is as wide as its name: room for the mark too.
-            column.content_width = max(column.content_width, column.label.cell_len)
+            column.label = self._header(str(key.value))
 
     @staticmethod
     def _texts(row: RegisterResult) -> tuple[str, ...]:
