@@ -12,6 +12,7 @@ regions' text out, then adds the fixes made from every summary.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import struct
@@ -22,7 +23,7 @@ from typing import IO, Final, NamedTuple
 from parsers.bytesearch import count_newlines
 from reginspect.analyze import Fixes, attempt_result, summarize
 from reginspect.ingest import Ingest, worker_pool
-from reginspect.model import Session
+from reginspect.model import Attempt, Session
 from reginspect.report import render_attempt
 from reginspect.results import AttemptSummary, Report
 from reginspect.scan import line_finder
@@ -137,7 +138,26 @@ def report_region(
     lines = _lines_before(path, start)
     session = Session()
     ingest = Ingest(session, name, start=start, lines=lines, finder=line_finder())
-    with open(path, "rb") as stream:
+    builder = session.source(name)
+    summaries: list[AttemptSummary] = []
+    rendered = ""
+    with contextlib.ExitStack() as stack:
+        out = None
+        if form is not None:
+            handle, rendered = tempfile.mkstemp(prefix="reginspect-", dir=directory)
+            out = stack.enter_context(os.fdopen(handle, "wb"))
+
+        def report(attempts: list[Attempt]) -> None:
+            # As soon as nothing can change them: summarised, written and forgotten, so a
+            # region of many attempts holds little more than the open one.
+            for attempt in attempts:
+                summary = summarize(attempt)
+                summaries.append(summary)
+                if out is not None and form is not None:
+                    result = attempt_result(attempt, summary)
+                    _write(out, render_attempt(result, form, matched=matched, number=NUMBER))
+
+        stream = stack.enter_context(open(path, "rb"))
         stream.seek(start)
         remaining = end - start
         while remaining > 0:
@@ -146,17 +166,9 @@ def report_region(
                 break
             remaining -= len(chunk)
             ingest.feed(chunk)
-    ingest.close()
-    attempts = session.attempts()
-    summaries = [summarize(attempt) for attempt in attempts]
-    rendered = ""
-    if form is not None:
-        handle, rendered = tempfile.mkstemp(prefix="reginspect-", dir=directory)
-        with os.fdopen(handle, "wb") as out:
-            for attempt, summary in zip(attempts, summaries, strict=True):
-                result = attempt_result(attempt, summary)
-                _write(out, render_attempt(result, form, matched=matched, number=NUMBER))
-                attempt.cpus.clear()  # its registers are written: let them go
+            report(builder.take_finished())
+        ingest.close()
+        report(builder.take_finished())
     return RegionReport(rendered, summaries, session.line_count() - lines)
 
 

@@ -485,6 +485,7 @@ class SourceBuilder:
         self.name = name
         self.parser = LogParser()
         self.attempts: list[Attempt] = []
+        self.taken = 0  # attempts handed over by take_finished, no longer in ``attempts``
         self.process: ProcessInfo | None = None
         self.has_trace = False
         self.complete = False
@@ -525,6 +526,16 @@ class SourceBuilder:
         if run:
             self._apply_registers(run)
 
+    def take_finished(self) -> list[Attempt]:
+        """Hand over (and forget) the attempts nothing can change any more, for a reader that
+        reports a log as it reads it once: each is then complete."""
+        finished = self.attempts if self._current() is None else self.attempts[:-1]
+        self.attempts = self.attempts[len(finished) :]
+        self.taken += len(finished)
+        for attempt in finished:
+            attempt.complete = True
+        return finished
+
     # -- attempts ------------------------------------------------------------------------------
 
     def _current(self) -> Attempt | None:
@@ -540,7 +551,8 @@ class SourceBuilder:
 
     def _new_attempt(self, line: int) -> Attempt:
         self._close_current()
-        attempt = Attempt(len(self.attempts), self.name, line, line, sources=[self.name])
+        index = self.taken + len(self.attempts)
+        attempt = Attempt(index, self.name, line, line, sources=[self.name])
         if self.process is not None:
             self._give_process(attempt, self.process)
         self.attempts.append(attempt)
