@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from parsers.catalogue import describe
-from parsers.logevents import Dialect, MessageKind
+from parsers.logevents import Dialect, MessageKind, Status
 from parsers.regids import Accel
-from reginspect.model import Naming, Phase
-from reginspect.results import AttemptResult, CpuResult, Outcome
-from reginspect.tolerances import builtin_sentence
+from reginspect.configuration import (
+    GATES,
+    PSCI_VERSION,
+    differs_in_configuration,
+    gate_phrase,
+    psci_refusal,
+    psci_value,
+)
+from reginspect.model import Naming, Phase, RefusedRegister
+from reginspect.results import AttemptResult, AttemptSummary, CpuResult, Outcome
+from reginspect.tolerances import BUILTINS, Tolerance, Verdict, judge, way_back
 
 # The trace events that make each kind of QEMU name or count the registers it compares.
 TRACE_OPTIONS_11 = "-trace cpu_post_load -trace 'tolerate_cpreg*'"
@@ -60,6 +70,214 @@ def _count_difference(cpu: CpuResult) -> str | None:
     return f"both lists have {cpu.stream_count} registers"
 
 
+def _cpu(summary: AttemptSummary) -> str | None:
+    """The attempt's -cpu, where its log tells: a migration needs the same on both ends."""
+    return summary.process.cpu if summary.process is not None else None
+
+
+def _conditions(conditions: Iterable[str]) -> str:
+    return " ".join(conditions)
+
+
+def _unknown_in_streams(fatal: list[int], summary: AttemptSummary) -> list[str]:
+    """Registers of the source's saved stream the destination's lacks: which QEMU 11.1
+    tolerates by itself, for this accelerator and -cpu, and which fail every QEMU."""
+    values = dict(summary.registers.stream_values)
+    fails: dict[str, list[int]] = {}
+    passes: dict[tuple[str, ...], list[int]] = {}
+    for kvm_id in fatal:
+        verdict = judge(kvm_id, Status.EXTRA, summary.accel, _cpu(summary), values.get(kvm_id))
+        if verdict.verdict is Verdict.NO:
+            fails.setdefault(verdict.why_not, []).append(kvm_id)
+        else:
+            passes.setdefault(verdict.conditions, []).append(kvm_id)
+    parts = [
+        f"{len(fatal)} register(s) of the source's stream are unknown to the destination "
+        f"configuration: {register_names(fatal)}."
+    ]
+    for why, ids in fails.items():
+        parts.append(f"The load fails on {register_names(ids)} ({why}).")
+    for conditions, ids in passes.items():
+        when = f" ({_conditions(conditions)})" if conditions else ""
+        parts.append(
+            f"QEMU 11.1 and later tolerate {register_names(ids)} by themselves{when}; QEMU 10.x "
+            "and older fail the load on them."
+        )
+    return [" ".join(parts)]
+
+
+def way_back_advice(summary: AttemptSummary, missing: Iterable[int]) -> list[str]:
+    """What migrating back to the source would meet: the registers missing here would be in
+    that stream, unknown there. QEMU 11.1's own tolerances for this accelerator decide which
+    pass (with this destination's values, where saved streams show them)."""
+    values = dict(summary.registers.destination_values)
+    back = way_back(missing, summary.accel, _cpu(summary), values)
+    advice = []
+    fails: dict[str, list[int]] = {}
+    for kvm_id, why in back.fails:
+        fails.setdefault(why, []).append(kvm_id)
+    if fails:
+        reasons = "; ".join(
+            f"{register_names(ids)} ({why}{_value_note(ids, values)})" for why, ids in fails.items()
+        )
+        advice.append(
+            f"Migrating back to the source would fail on {reasons}: there they would be in the "
+            "stream and unknown."
+        )
+    passes: dict[tuple[Tolerance, tuple[str, ...]], list[int]] = {}
+    for kvm_id, conditions in back.tolerated:
+        passes.setdefault((BUILTINS[kvm_id].tolerance, conditions), []).append(kvm_id)
+    if passes:
+        groups = []
+        for (tolerance, conditions), ids in passes.items():
+            what = str(tolerance)
+            if tolerance is Tolerance.ONLY_SRC_TEST_VALUE:
+                what += f", which tolerates only the value 0{_value_note(ids, values)}"
+            if conditions:
+                what += f"; {_conditions(conditions)}"
+            groups.append(f"{register_names(ids)} ({what})")
+        advice.append(
+            "Migrating back to the source, where they would be in the stream and unknown: QEMU "
+            f"11.1 or later there tolerates {'; '.join(groups)}. An older QEMU there fails on "
+            "them."
+        )
+    return advice
+
+
+def _value_note(ids: list[int], values: Mapping[int, int]) -> str:
+    known = [(kvm_id, values[kvm_id]) for kvm_id in ids if kvm_id in values]
+    if not known:
+        return ""
+    listed = ", ".join(f"{value:#x}" for _, value in known)
+    return f"; this destination's value: {listed}" if len(known) == 1 else f"; values {listed}"
+
+
+def _value_differences(summary: AttemptSummary, value_diffs: list[int]) -> list[str]:
+    """Registers on both sides with different values: configuration (the two ends are not set
+    up alike) apart from run-time state (the two guests' own, normal between two guests)."""
+    sets = summary.registers
+    stream, here = dict(sets.stream_values), dict(sets.destination_values)
+    configuration = [k for k in value_diffs if differs_in_configuration(k, stream[k], here[k])]
+    state = [k for k in value_diffs if k not in configuration]
+    advice = []
+    if configuration:
+        text = (
+            f"{len(configuration)} configuration register(s) differ in value: "
+            f"{register_names(configuration)}: they describe the CPU (its -cpu model; under KVM "
+            "the host CPU, its kernel and KVM's properties), so the two ends are not set up "
+            "alike."
+        )
+        if PSCI_VERSION in configuration:
+            wanted, offered = stream[PSCI_VERSION], here[PSCI_VERSION]
+            text += (
+                f" KVM_REG_ARM_PSCI_VERSION is {psci_value(wanted)} in the stream and "
+                f"{psci_value(offered)} here (major << 16 | minor): "
+                + (
+                    "a newer version than this kernel offers, which KVM refuses."
+                    if wanted > offered
+                    else "an older version than this kernel's, which KVM takes."
+                )
+            )
+        if summary.accel is Accel.TCG:
+            text += (
+                " QEMU refuses a read-only register whose value differs: use the same -cpu "
+                "model on both ends."
+            )
+        elif summary.accel is Accel.KVM:
+            text += (
+                " KVM takes an ID value that offers no more than its host does and refuses "
+                "the others (QEMU then prints `Could not set register`): use -cpu host on the "
+                "same host CPU and kernel on both ends."
+            )
+        else:
+            text += (
+                " Use the same -cpu model on both ends (under KVM: -cpu host on the same host "
+                "CPU and kernel)."
+            )
+        advice.append(text)
+    if state:
+        advice.append(
+            f"{len(state)} run-time state register(s) differ in value: {register_names(state)}: "
+            "the two guests' own state (timers, counters, the guest's system registers), normal "
+            "between two saved guests; the destination takes the stream's values."
+        )
+    return advice
+
+
+def refusal_advice(summary: AttemptSummary) -> list[str]:
+    """What each register the destination's KVM refused means (its value, or its absence)."""
+    advice = []
+    seen: set[tuple[int, MessageKind]] = set()
+    for refused in summary.refused:
+        if (refused.kvm_id, refused.kind) in seen:
+            continue
+        seen.add((refused.kvm_id, refused.kind))
+        name = describe(refused.kvm_id, Accel.KVM).name
+        if refused.kind is MessageKind.KVM_SET_UNKNOWN:
+            advice.append(_unknown_to_kvm(refused, summary))
+        elif refused.kind is MessageKind.KVM_SET_VALUE and refused.kvm_id == PSCI_VERSION:
+            advice.append(
+                f"The destination's KVM refused {name}, the guest's PSCI version. "
+                + psci_refusal(refused.value, refused.current)
+            )
+        elif refused.kind is MessageKind.KVM_SET_VALUE:
+            values = ""
+            if refused.value is not None:
+                values = f" ({refused.value:#x} in the stream"
+                values += f", {refused.current:#x} here)" if refused.current is not None else ")"
+            advice.append(
+                f"The destination's KVM refused the value of {name}{values}: its host CPU or "
+                "kernel does not offer it."
+            )
+        else:
+            advice.append(
+                f"The destination's KVM failed to set {name} (line {refused.line.line} says why)."
+            )
+    return advice
+
+
+def _unknown_to_kvm(refused: RefusedRegister, summary: AttemptSummary) -> str:
+    """A register KVM says it does not know: where the register exists only while an ID field
+    says so, the mechanism (the source's ID registers are written first) and what the saved
+    stream shows of that field."""
+    sets = summary.registers
+    name = describe(refused.kvm_id, Accel.KVM).name
+    text = f"The destination's KVM does not offer {name} to this guest (unknown to KVM)"
+    if refused.kvm_id in sets.all_missing - sets.extra:
+        text += (
+            f", though its own QEMU lists it: the stream does not carry {name}, so QEMU wrote "
+            "the destination's own value"
+        )
+    gate, phrase = GATES.get(refused.kvm_id), gate_phrase(refused.kvm_id)
+    if gate is None or phrase is None:
+        return text + (
+            ". Its kernel lacks it, or a feature the source's ID register values (written "
+            "first) turn off hides it."
+        )
+    id_name = describe(gate.id_register).name
+    text += f". {phrase}, and QEMU writes the stream's ID registers first"
+    source = sets.stream_value(gate.id_register)
+    if source is None:
+        text += (
+            f": a source whose {id_name}.{gate.field} is 0 (its host or kernel lacks the "
+            f"feature) turns {name} off here."
+        )
+    elif gate.value(source) == 0:
+        text += (
+            f": the source's {id_name} is {source:#x}, {gate.field} = 0, which turns {name} "
+            "off here."
+        )
+    else:
+        text += (
+            f"; the source's {id_name} is {source:#x}, {gate.field} = {gate.value(source)}, so "
+            "that is not why: the destination's kernel hides it for another reason."
+        )
+    return text + (
+        " Stock QEMU has no property that leaves a register out of the destination's list: "
+        "migrate between hosts whose kernels (and CPUs) offer the same features."
+    )
+
+
 def attempt_advice(result: AttemptResult) -> tuple[str, ...]:
     """Sentences for one attempt, most important first."""
     advice: list[str] = []
@@ -68,6 +286,7 @@ def attempt_advice(result: AttemptResult) -> tuple[str, ...]:
     cpus = result.cpus
     extra = sorted(sets.extra)
     missing = sorted(sets.all_missing)
+    untolerated_missing = sorted(sets.missing - sets.extra)
     fatal = sorted(sets.fatal)
     tolerated = sorted(sets.tolerated)
     value_diffs = sorted(sets.value_differs)
@@ -90,33 +309,26 @@ def attempt_advice(result: AttemptResult) -> tuple[str, ...]:
             )
 
     if fatal and naming is Naming.STREAMS:
-        advice.append(
-            f"{len(fatal)} register(s) of the source's stream are unknown to the destination "
-            f"configuration: {register_names(fatal)}. QEMU fails the load on them unless it "
-            f"tolerates them ({builtin_sentence()})."
-        )
+        advice.extend(_unknown_in_streams(fatal, summary))
     elif fatal:
         advice.append(
             f"{len(fatal)} register(s) in the incoming stream are unknown on the destination, "
             f"so the load fails: {register_names(fatal)}."
         )
-    if missing:
+    if untolerated_missing:
         advice.append(
-            f"{len(missing)} register(s) expected by the destination are not in the stream: "
-            f"{register_names(missing)}. QEMU keeps the destination's own values (a warning, "
-            "not a failure); migrating back to the source would then fail on them."
+            f"{len(untolerated_missing)} register(s) expected by the destination are not in the "
+            f"stream: {register_names(untolerated_missing)}. QEMU keeps the destination's own "
+            "values (a warning, not a failure)."
         )
     if tolerated:
         advice.append(
             f"QEMU tolerated {len(tolerated)} difference(s) on purpose: "
             f"{register_names(tolerated)}."
         )
+    advice.extend(way_back_advice(summary, missing))
     if value_diffs:
-        advice.append(
-            f"{len(value_diffs)} register(s) are on both sides with different values: "
-            f"{register_names(value_diffs)}. Read-only ID registers that differ make the "
-            "destination refuse the CPU state: use the same -cpu model on both ends."
-        )
+        advice.extend(_value_differences(summary, value_diffs))
 
     counts_differ = any(
         cpu.stream_count is not None
@@ -131,19 +343,25 @@ def attempt_advice(result: AttemptResult) -> tuple[str, ...]:
             "state its QEMU does not know, not a register difference. Run the destination with "
             "the source's QEMU version or a newer one."
         )
-    for refused in summary.refused:
-        name = describe(refused.kvm_id, Accel.KVM).name
-        if refused.kind is MessageKind.KVM_SET_UNKNOWN:
-            advice.append(
-                f"The destination's KVM does not offer {name} to this guest: its kernel lacks "
-                "it, or the source's ID register values, written first, turned the feature off."
-            )
-        elif refused.kind is MessageKind.KVM_SET_VALUE:
-            advice.append(
-                f"The destination's KVM refused the value of {name}: its host CPU or kernel "
-                "does not offer it."
-            )
-    if summary.unreadable or summary.refused:
+    advice.extend(refusal_advice(summary))
+    put = next((e for e in result.errors if e.message is MessageKind.KVM_PUT_FAILED), None)
+    if put is not None and not summary.refused:
+        advice.append(
+            "The destination's KVM refused the loaded CPU state (Failed to put registers "
+            f"{put.detail or 'after init'}): typically a register's value its host does not "
+            "offer, or a register it does not know. QEMU 10.0 and 10.1 write them without "
+            "naming the one refused; 10.2 and later print a `Could not set register` line for "
+            "it. Saved streams show which configuration registers differ (`reginspect compare`)."
+        )
+    if summary.psci_unsupported:
+        advice.append(
+            f"The destination's QEMU asked its KVM for PSCI {summary.psci_unsupported} (its "
+            "kvm-psci-version property), which this host's kernel does not offer: the vCPU "
+            "cannot be created, and QEMU stops before loading anything. A guest keeps the PSCI "
+            "version it was started with: start it on the source with a kvm-psci-version the "
+            "destination's kernel offers, and give the destination the same one or none."
+        )
+    if summary.unreadable or summary.refused or summary.psci_unsupported:
         pass  # the failure is explained: no register names to ask for
     elif naming is Naming.COUNTS and on_11 and (summary.outcome is Outcome.FAILED or counts_differ):
         counts = [text for cpu in cpus if (text := _count_difference(cpu))]

@@ -230,6 +230,9 @@ def _failure_detail(attempt: Attempt, fatal: list[int]) -> str:
     if attempt.refused:
         names = _names([refused.kvm_id for refused in attempt.refused], attempt, Accel.KVM)
         reasons.append(f"the destination's KVM refused {names}")
+    psci = next((e for e in attempt.errors if e.message is MessageKind.KVM_PSCI_UNSUPPORTED), None)
+    if psci is not None:
+        reasons.append(f"the destination's KVM does not offer PSCI {psci.detail}, set at start")
     state = next((e for e in attempt.errors if e.kind == FailureKind.STATE), None)
     if state is not None:
         reasons.append(f"the destination cannot read the stream's device state ({state.detail})")
@@ -375,6 +378,14 @@ def summarize(attempt: Attempt) -> AttemptSummary:
                 for error in attempt.errors
                 if error.kind == FailureKind.STATE
             )
+        ),
+        next(
+            (
+                error.detail
+                for error in attempt.errors
+                if error.message is MessageKind.KVM_PSCI_UNSUPPORTED
+            ),
+            None,
         ),
     )
 

@@ -190,6 +190,9 @@ class AttemptSummary(NamedTuple):
     # Device state the destination could not read (an unknown subsection such as cpu/fpmr):
     # a failure that is no register difference.
     unreadable: tuple[str, ...] = ()
+    # The PSCI version the destination's QEMU asked its KVM for at start-up (kvm-psci-version)
+    # and the kernel does not offer: QEMU stopped before loading anything.
+    psci_unsupported: str | None = None
 
     def count(self, status: Status) -> int:
         return dict(self.counts).get(status, 0)

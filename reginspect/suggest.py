@@ -28,12 +28,18 @@ from typing import NamedTuple
 from parsers.catalogue import describe, lookup_name
 from parsers.logevents import Dialect, MessageKind, Status
 from parsers.regforms import parse_reference
-from parsers.regids import ARCH_ARM64, Accel, RegisterIdError, format_id, split_id
+from parsers.regids import Accel, RegisterIdError, format_id
 from reginspect.advice import (
     COMPARE_ROUTE,
     TRACE_OPTIONS_11,
     register_names,
     xmig_trace_options,
+)
+from reginspect.configuration import (
+    PSCI_VERSION,
+    differs_in_configuration,
+    gate_phrase,
+    psci_version,
 )
 from reginspect.model import Naming, RefusedRegister
 from reginspect.results import AttemptSummary, Form, Outcome, Route, Suggestion
@@ -253,6 +259,7 @@ class Findings(NamedTuple):
     failed_loads: tuple[AttemptSummary, ...]  # failed, and not at start-up
     streams: bool
     unreadable: tuple[str, ...]  # device state the destination could not read
+    psci_unsupported: tuple[str, ...]  # PSCI versions a destination's KVM refused at start-up
 
     @property
     def extra(self) -> frozenset[int]:
@@ -299,7 +306,10 @@ def findings_of(summaries: Sequence[AttemptSummary]) -> Findings:
     failed = [
         s
         for s in summaries
-        if s.outcome is Outcome.FAILED and not s.properties and not s.unreadable
+        if s.outcome is Outcome.FAILED
+        and not s.properties
+        and not s.unreadable
+        and not s.psci_unsupported
     ]
     return Findings(
         frozenset(fatal),
@@ -317,6 +327,7 @@ def findings_of(summaries: Sequence[AttemptSummary]) -> Findings:
         tuple(failed),
         any(s.naming is Naming.STREAMS for s in summaries),
         tuple(dict.fromkeys(state for s in summaries for state in s.unreadable)),
+        tuple(dict.fromkeys(s.psci_unsupported for s in summaries if s.psci_unsupported)),
     )
 
 
@@ -704,13 +715,18 @@ def _upgrade(context: FixContext, findings: Findings) -> Suggestion | None:
 
 
 def _tolerance(context: FixContext, findings: Findings) -> Suggestion | None:
-    """The lines a downstream patch adds to QEMU >= 11.1: one tolerance per register."""
-    registers = {kvm_id: Status.MISSING for kvm_id in findings.missing}
-    registers.update(_failing(findings))
+    """The lines a downstream patch adds to QEMU >= 11.1: one tolerance per register that QEMU
+    11.1 does not tolerate by itself for this accelerator (a comment for those it does: a second
+    registration asserts). A missing register gets one for the way back, where it is extra."""
     if not findings.fatal:
         return None
-    lines = patch_lines(registers, findings.stream_values, context.accel)
+    registers = {kvm_id: Status.MISSING for kvm_id in findings.missing}
+    registers.update(_failing(findings))
     accel = context.accel
+    lines = patch_lines(registers, findings.stream_values, accel, findings.destination_values)
+    added = [line for line in lines if line.adds]
+    if not added:
+        return None
     if accel is Accel.KVM:
         where = "inside kvm_arm_set_cpreg_mig_tolerances() (KVM -cpu host or max)"
     elif accel is Accel.TCG:
@@ -732,6 +748,19 @@ def _tolerance(context: FixContext, findings: Findings) -> Suggestion | None:
         "register passes only while the source's value matches (saved streams show it: with "
         "them, a register whose value is 0 gets that form)."
     )
+    own = [line.kvm_id for line in lines if not line.adds]
+    if own:
+        reason += (
+            f" QEMU 11.1 registers a tolerance for {_names(own)} itself "
+            f"{'under any accelerator' if accel is Accel.UNKNOWN else 'under ' + accel.upper()} "
+            "(a second registration fails an assertion): no line for them."
+        )
+    back = [line.kvm_id for line in added if line.status is Status.MISSING]
+    if back:
+        reason += (
+            f" The lines for {_names(back)} (missing here) are for the way back: migrating back "
+            "to the source, they would be in the stream and unknown there."
+        )
     kvm_only = [
         kvm_id
         for kvm_id in findings.fatal
@@ -742,47 +771,27 @@ def _tolerance(context: FixContext, findings: Findings) -> Suggestion | None:
             f" QEMU 11.1 tolerates {_names(kvm_only)} under KVM only: under TCG upgrading alone "
             "still fails on them."
         )
-    reason += " " + _state(
-        findings.fatal, findings.stream_values, findings.streams, "the source's stream"
-    )
+    # The values at stake: the source's of an extra register, this destination's of a missing
+    # one (the stream of the way back carries it).
+    stakes = {line.kvm_id: line.stream_value for line in added if line.stream_value is not None}
+    whose = "the source's stream" + (", this destination's on the way back" if back else "")
+    at_stake = frozenset(line.kvm_id for line in added)
+    reason += " " + _state(at_stake, stakes, findings.streams, whose)
     qemu = "QEMU >= 11.1 with a downstream patch" + (
         f", {accel.upper()}" if accel is not Accel.UNKNOWN else ""
     )
     return Suggestion(
         "tolerance",
         "destination",
-        tuple(sorted(registers)),
+        tuple(sorted(line.kvm_id for line in added)),
         "",
         ((Form.TOLERANCE, "\n".join(line.text() for line in lines)),),
         reason,
         STOCK,
         Route.UPSTREAM,
         qemu,
-        _losses(findings.fatal, findings.stream_values),
+        _losses(at_stake, stakes),
     )
-
-
-PSCI_VERSION = 0x6030000000140000  # KVM_REG_ARM_PSCI_VERSION, "fw reg 0"
-# CLIDR_EL1, AIDR_EL1, CTR_EL0: set by the CPU model like the ID registers.
-_INVARIANT = frozenset({(3, 1, 0, 0, 1), (3, 1, 0, 0, 7), (3, 3, 0, 0, 1)})
-
-
-def _is_configuration(kvm_id: int) -> bool:
-    """ID and other configuration registers (their values come from -cpu, the host CPU or
-    KVM), as opposed to run-time state: AArch64 op0=3 op1=0 CRn=0, CLIDR/AIDR/CTR, KVM's
-    DEMUX/FW groups; AArch32 cp15 c0."""
-    try:
-        arch, _, group, index = split_id(kvm_id)
-    except RegisterIdError:
-        return False
-    if arch == ARCH_ARM64:
-        if group in (0x11, 0x14, 0x16):
-            return True
-        if group != 0x13:
-            return False
-        fields = (index >> 14, index >> 11 & 7, index >> 7 & 15, index >> 3 & 15, index & 7)
-        return fields[:3] == (3, 0, 0) or fields in _INVARIANT
-    return group == 15 and (index >> 11 & 0xF) == 0
 
 
 def _refused_values(context: FixContext, findings: Findings) -> frozenset[int]:
@@ -792,7 +801,12 @@ def _refused_values(context: FixContext, findings: Findings) -> frozenset[int]:
     destination's (Linux refuses it with -EINVAL) and what the log shows refused count."""
     if context.accel is Accel.KVM:
         return frozenset({PSCI_VERSION}) if _psci_too_new(findings) else frozenset()
-    return frozenset(k for k in findings.value_differs if _is_configuration(k))
+    stream, here = findings.stream_values, findings.destination_values
+    return frozenset(
+        k
+        for k in findings.value_differs
+        if k in stream and k in here and differs_in_configuration(k, stream[k], here[k])
+    )
 
 
 def _psci_too_new(findings: Findings) -> tuple[int, int] | None:
@@ -811,10 +825,27 @@ def _psci_too_new(findings: Findings) -> tuple[int, int] | None:
 def _psci_remedy(context: FixContext, findings: Findings) -> Suggestion | None:
     """QEMU >= 11.1's kvm-psci-version on the source: the guest offers the older version."""
     versions = _psci_too_new(findings) if context.accel is not Accel.TCG else None
+    if versions is None and findings.psci_unsupported:
+        asked = ", ".join(findings.psci_unsupported)
+        return Suggestion(
+            "kvm-psci-version",
+            "source",
+            (PSCI_VERSION,),
+            "",
+            (),
+            f"The destination's QEMU asked its KVM for PSCI {asked} (kvm-psci-version on its "
+            "command line), which its kernel does not offer: QEMU stopped at start-up. A guest "
+            "keeps the PSCI version it was started with: start it on the source with a "
+            "kvm-psci-version the destination's kernel offers (kernels before Linux 6.13 offer "
+            "at most 1.1), and give the destination the same one or none.",
+            STOCK,
+            Route.UPSTREAM,
+            "QEMU >= 11.1 on the source (kvm-psci-version; QEMU 10.x has no such property), KVM",
+        )
     if versions is None:
         return None
     wanted, offered = versions
-    version = f"{offered >> 16}.{offered & 0xFFFF}"
+    version = psci_version(offered)
     cpu = context.source.cpu or "host"
     return Suggestion(
         "kvm-psci-version",
@@ -822,8 +853,9 @@ def _psci_remedy(context: FixContext, findings: Findings) -> Suggestion | None:
         (PSCI_VERSION,),
         version,
         ((Form.COMMAND_LINE, f"-cpu {cpu},kvm-psci-version={version}"),),
-        f"The guest was started with PSCI {wanted >> 16}.{wanted & 0xFFFF}; the destination's "
-        f"kernel offers {version} and refuses a newer version. Start the guest on the source "
+        f"The guest was started with PSCI {psci_version(wanted)} ({wanted:#x}, major << 16 | "
+        f"minor); the destination's kernel offers {version} ({offered:#x}) and refuses a newer "
+        "version. Start the guest on the source "
         f"with kvm-psci-version={version} (a new start: a running guest keeps its version), or "
         "migrate to a host whose kernel offers the same version.",
         STOCK,
@@ -852,8 +884,9 @@ def _same_configuration(context: FixContext, findings: Findings) -> list[Suggest
             )
         if id_values:
             parts.append(
-                f"Configuration registers differ in value: {_names(id_values)}; the destination "
-                "refuses them, and no property or tolerance helps with a value."
+                f"Configuration registers differ in value: {_names(id_values)}; QEMU checks that "
+                "each value it writes reads back, so a read-only one that differs fails the "
+                "load, and no property or tolerance helps with a value."
             )
         unknown = sorted(
             {r.kvm_id for r in findings.refused if r.kind is MessageKind.KVM_SET_UNKNOWN}
@@ -866,10 +899,18 @@ def _same_configuration(context: FixContext, findings: Findings) -> list[Suggest
                 "value."
             )
         if unknown:
+            gates = [phrase for kvm_id in unknown if (phrase := gate_phrase(kvm_id))]
+            how = (
+                f" ({'; '.join(gates)}: the source's ID register values, written first, turned "
+                "it off)"
+                if gates
+                else " (its kernel lacks it, or the source's ID register values, written first, "
+                "turned the feature off)"
+            )
             parts.append(
-                f"The destination's KVM does not offer {_names(unknown)} to this guest (its "
-                "kernel lacks it, or the source's ID register values, written first, turned the "
-                "feature off): a property or tolerance cannot add it."
+                f"The destination's KVM does not offer {_names(unknown)} to this guest{how}: a "
+                "property or tolerance cannot add it, and stock QEMU has no property that leaves "
+                "it out of the destination's list."
             )
         if unnamed_failure and not (id_values or refused):
             parts.append(

@@ -13,7 +13,7 @@ built-in one.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final, NamedTuple
 
 from parsers.catalogue import describe
@@ -120,16 +120,18 @@ def judge(
     """Whether QEMU 11.1 lets this difference through by itself, here."""
     builtin = BUILTINS.get(kvm_id)
     if builtin is None:
-        return Judgement(Verdict.NO, why_not="QEMU 11.1 has no tolerance for it")
+        return Judgement(Verdict.NO, why_not="no tolerance in QEMU 11.1")
     if not builtin.covers(status):
-        return Judgement(Verdict.NO, why_not=f"its {builtin.tolerance} covers no {status} one")
+        return Judgement(
+            Verdict.NO, why_not=f"QEMU 11.1's {builtin.tolerance} covers no {status} register"
+        )
     conditions: list[str] = []
     if builtin.kvm_host_only:
         if accel is Accel.TCG:
-            return Judgement(Verdict.NO, why_not="QEMU 11.1 tolerates it under KVM only")
+            return Judgement(Verdict.NO, why_not="QEMU 11.1 tolerates under KVM only")
         if cpu is not None and cpu not in HOST_CPUS:
             return Judgement(
-                Verdict.NO, why_not=f"QEMU 11.1 tolerates it for -cpu host or max, not {cpu}"
+                Verdict.NO, why_not=f"QEMU 11.1 tolerates for -cpu host or max only, not {cpu}"
             )
         if accel is not Accel.KVM:
             conditions.append("under KVM")
@@ -137,13 +139,38 @@ def judge(
             conditions.append("with -cpu host or max")
     if builtin.tolerance is Tolerance.ONLY_SRC_TEST_VALUE:
         if stream_value is None:
-            conditions.append(f"while its value is {_number(builtin.value)}")
+            conditions.append(f"while the value is {_number(builtin.value)}")
         elif stream_value & builtin.mask != builtin.value:
             return Judgement(
                 Verdict.NO,
-                why_not=f"QEMU 11.1 tolerates it only when its value is {_number(builtin.value)}",
+                why_not=f"QEMU 11.1 tolerates only the value {_number(builtin.value)}",
             )
     return Judgement(Verdict.IF if conditions else Verdict.YES, tuple(conditions))
+
+
+class WayBack(NamedTuple):
+    """What a QEMU 11.1 destination would do with registers when the guest migrates back: the
+    registers missing from this stream would be in that stream, on a destination (this one's
+    source) that lacks them."""
+
+    fails: tuple[tuple[int, str], ...]  # (id, why QEMU 11.1 does not tolerate it there)
+    tolerated: tuple[tuple[int, tuple[str, ...]], ...]  # (id, conditions; () = always)
+
+
+def way_back(
+    missing: Iterable[int], accel: Accel, cpu: str | None, values: Mapping[int, int]
+) -> WayBack:
+    """Judge each register missing here as the extra register it becomes on the way back, with
+    the value this destination holds (``values``) as the value that stream would carry."""
+    fails: list[tuple[int, str]] = []
+    tolerated: list[tuple[int, tuple[str, ...]]] = []
+    for kvm_id in sorted(set(missing)):
+        verdict = judge(kvm_id, Status.EXTRA, accel, cpu, values.get(kvm_id))
+        if verdict.verdict is Verdict.NO:
+            fails.append((kvm_id, verdict.why_not))
+        else:
+            tolerated.append((kvm_id, verdict.conditions))
+    return WayBack(tuple(fails), tuple(tolerated))
 
 
 def c_id(kvm_id: int) -> str:
@@ -184,40 +211,63 @@ class Line(NamedTuple):
     kvm_id: int
     status: Status
     tolerance: Tolerance | None  # None: QEMU 11.1 registers one already (comment only)
+    # The value the register carries in the stream it is extra in: the source's for an extra
+    # register; for a missing one, this destination's (the way back).
     stream_value: int | None
     tcg_only: bool = False  # QEMU 11.1 registers one for KVM -cpu host: a patch line for TCG
 
     def text(self) -> str:
         name = describe(self.kvm_id).name
-        where = "extra" if self.status is Status.EXTRA else "missing"
+        extra = self.status is Status.EXTRA
+        where = "extra" if extra else "missing: extra on the way back"
+        owner = "the source's" if extra else "this destination's"
         if self.tcg_only:
             where += "; TCG only: under KVM -cpu host QEMU 11.1 registers one already"
         if self.tolerance is None:
             builtin = BUILTINS[self.kvm_id]
-            return f"/* {name} ({where}): QEMU 11.1 registers one already ({builtin.where}) */"
+            note = ""
+            if builtin.tolerance is Tolerance.ONLY_SRC_TEST_VALUE:
+                note = f"; it passes only while its value is {_number(builtin.value)}"
+                if self.stream_value is not None:
+                    note += f" ({owner} is {_number(self.stream_value)})"
+            return (
+                f"/* {name} ({where}): QEMU 11.1 registers one already ({builtin.where}){note} */"
+            )
         if self.tolerance is Tolerance.ONLY_SRC_TEST_VALUE:
-            comment = f"/* {name} ({where}): tolerated only while the source's value is 0 */"
+            comment = f"/* {name} ({where}): tolerated only while {owner} value is 0 */"
             return comment + "\n" + c_line(self.kvm_id, self.tolerance, UINT64_MAX, 0)
         note = ""
         if self.stream_value:
             note = (
-                f"; the source's value {self.stream_value:#x} would be lost (stricter: "
+                f"; {owner} value {self.stream_value:#x} would be lost (stricter: "
                 f"{Tolerance.ONLY_SRC_TEST_VALUE} with mask UINT64_MAX, value 0 refuses the "
                 "migration while the guest uses it)"
             )
         return f"/* {name} ({where}){note} */\n" + c_line(self.kvm_id, self.tolerance)
 
+    @property
+    def adds(self) -> bool:
+        """Whether the patch adds a line for it (not a comment on QEMU 11.1's own)."""
+        return self.tolerance is not None
+
 
 def patch_lines(
-    registers: Mapping[int, Status], stream_values: Mapping[int, int], accel: Accel
+    registers: Mapping[int, Status],
+    stream_values: Mapping[int, int],
+    accel: Accel,
+    destination_values: Mapping[int, int] | None = None,
 ) -> tuple[Line, ...]:
     """One line per register: ToleranceOnlySrcTestValue (value 0) for an extra register whose
     saved value is 0, else ToleranceNotOnBothEnds; a comment for those 11.1 registers already
-    (for this accelerator; KVM's host-only ones are new under TCG)."""
+    (for this accelerator; KVM's host-only ones are new under TCG). A missing register's value
+    is the destination's (``destination_values``): the one it carries on the way back."""
     lines = []
     for kvm_id, status in sorted(registers.items()):
         builtin = BUILTINS.get(kvm_id)
-        value = stream_values.get(kvm_id)
+        if status is Status.EXTRA:
+            value = stream_values.get(kvm_id)
+        else:
+            value = (destination_values or {}).get(kvm_id)
         if builtin is not None and (not builtin.kvm_host_only or accel is Accel.KVM):
             lines.append(Line(kvm_id, status, None, value))
             continue

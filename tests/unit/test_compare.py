@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+from parsers.catalogue import describe
+from reginspect.configuration import PSCI_VERSION, differs_in_configuration, is_configuration
 from reginspect.report import SCHEMA
-from tests.conftest import CASES, REPO, CorpusCase, require_corpus
+from tests.conftest import CASES, KVM_CASES, REPO, CorpusCase, require_corpus
 from tests.unit.test_stream import build_stream, corpus_stream
 
 Run = Any  # the run_cli fixture: (*args) -> (status, stdout, stderr)
@@ -292,3 +294,106 @@ def test_decode_json_output_is_a_register_list(tmp_path: Path, run_cli: Run) -> 
     status, out, _ = run_cli("compare", str(listed), str(stream), "--format", "json")
     assert status == 0
     assert first_cpu(json.loads(out))["matched_count"] == 2
+
+
+# -- configuration apart from run-time state ----------------------------------------------------
+
+
+def _kvm_pair(case: CorpusCase) -> tuple[CorpusCase, str, str] | None:
+    src, dst = (case.path / f"{side}.mig.xz" for side in ("src", "dst"))
+    return (case, str(src), str(dst)) if src.exists() and dst.exists() else None
+
+
+KVM_PAIRS = [pair for case in KVM_CASES if (pair := _kvm_pair(case)) is not None]
+TCG_PAIRS = [
+    (case, *streams(case))
+    for case in CASES
+    if case.expected["streams"].get("src") and case.expected["streams"].get("dst")
+]
+
+
+def _compared(run_cli: Run, src: str, dst: str) -> dict[str, Any]:
+    _, out, err = run_cli("compare", src, dst, "--format", "json")
+    assert err == ""
+    data: dict[str, Any] = json.loads(out)
+    return data
+
+
+def _differing(data: dict[str, Any]) -> tuple[set[int], set[int]]:
+    """The registers whose values differ: (configuration, run-time state)."""
+    configuration: set[int] = set()
+    state: set[int] = set()
+    for register in first_cpu(data)["registers"]:
+        if register.get("value_differs"):
+            kvm_id = int(register["id"], 0)
+            stream, here = int(register["stream_value"], 0), int(register["destination_value"], 0)
+            (configuration if differs_in_configuration(kvm_id, stream, here) else state).add(kvm_id)
+    return configuration, state
+
+
+@pytest.mark.parametrize(
+    ("case", "src", "dst"), KVM_PAIRS + TCG_PAIRS, ids=[p[0].name for p in KVM_PAIRS + TCG_PAIRS]
+)
+def test_only_configuration_gets_same_cpu_advice(
+    run_cli: Run, case: CorpusCase, src: str, dst: str
+) -> None:
+    data = _compared(run_cli, src, dst)
+    configuration, state = _differing(data)
+    advice = data["attempts"][0]["advice"]
+    [cpu] = [s for s in data["suggestions"] if s["property"] == "cpu"] or [None]
+    said = [text for text in advice if "configuration register(s) differ" in text]
+    assert bool(said) is bool(configuration)
+    for text in said:
+        assert "same" in text
+        assert "-cpu" in text
+        for kvm_id in state:
+            assert describe(kvm_id).name not in text.split(":")[1]
+    told = [text for text in advice if "run-time state register(s) differ" in text]
+    assert bool(told) is bool(state)
+    for text in told:
+        assert "normal between two saved guests" in text
+        assert "-cpu" not in text
+    if cpu is not None:
+        assert not {int(kvm_id, 0) for kvm_id in cpu["ids"]} & state
+    if data["attempts"][0]["accel"] == "tcg" and configuration:
+        assert cpu is not None
+        assert {int(kvm_id, 0) for kvm_id in cpu["ids"]} == configuration
+
+
+def test_two_host_cpu_guests_on_one_kernel_differ_only_in_state(run_cli: Run) -> None:
+    # QEMU 11.1 and 10.0, -cpu host, the same 6.12 kernel: the timers differ, nothing else.
+    [(_, src, dst)] = [p for p in KVM_PAIRS if p[0].name == "kvm-k612-q11-to-q10-traced"]
+    data = _compared(run_cli, src, dst)
+    configuration, state = _differing(data)
+    assert not configuration
+    assert state
+    assert all(not is_configuration(kvm_id) for kvm_id in state)
+    assert not [s for s in data["suggestions"] if s["route"] == "any"]
+
+
+def test_across_kernels_the_psci_version_is_configuration_with_its_values(run_cli: Run) -> None:
+    [(_, src, dst)] = [p for p in KVM_PAIRS if p[0].name == "kvm-o72-k612-to-k73-q11"]
+    data = _compared(run_cli, src, dst)
+    configuration, state = _differing(data)
+    assert PSCI_VERSION in configuration
+    assert state
+    [said] = [t for t in data["attempts"][0]["advice"] if "configuration register(s)" in t]
+    assert "0x10001 (PSCI 1.1) in the stream and 0x10003 (PSCI 1.3) here" in said
+    assert "older version than this kernel's, which KVM takes" in said
+    # The other way the stream's version is newer: KVM refuses it, 11.1's property helps.
+    back = _compared(run_cli, dst, src)
+    [psci] = [s for s in back["suggestions"] if s["property"] == "kvm-psci-version"]
+    assert psci["forms"]["command_line"] == "-cpu host,kvm-psci-version=1.1"
+
+
+def test_models_that_differ_in_id_registers_get_the_same_cpu_advice(run_cli: Run) -> None:
+    # Same register lists, different ID values (cortex-a35 -> cortex-a53, QEMU 11.1, TCG).
+    case = next(c for c in CASES if c.name == "11.1-cortex-a35-to-cortex-a53")
+    assert case.expected["only_in_stream"] == case.expected["only_on_destination"] == []
+    data = _compared(run_cli, *streams(case))
+    configuration, state = _differing(data)
+    names = {describe(kvm_id).name for kvm_id in configuration}
+    assert {"REVIDR_EL1", "ID_MMFR0_EL1", "ID_AA64MMFR0_EL1"} <= names
+    assert not state
+    [cpu] = [s for s in data["suggestions"] if s["property"] == "cpu"]
+    assert "Configuration registers differ in value" in cpu["reason"]
