@@ -79,6 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the machine type (default: the inputs' own, when they agree): merges what the "
         "x-mig postings' compat sets for it",
     )
+    parser.add_argument("--tui", action="store_true", help="show the matrix in the TUI")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,6 +99,13 @@ def run(args: argparse.Namespace) -> int:
         tuple(args.qemu), tuple(args.accel), tuple(args.cpu), tuple(have), args.machine
     )
     plan = plan_files(args.inputs, options)
+    if args.tui:
+        if args.format != "text" or args.names or args.form:
+            raise UserError("--tui shows everything itself: drop --format, --names and --form.")
+        # The second place where the core reaches up into the TUI layer, lazily (pyproject).
+        from tui.plan_app import run_plan_app
+
+        return run_plan_app(plan)
     from reginspect.plan_render import render
     from reginspect.results import Form
 
