@@ -24,6 +24,7 @@ types are here, not in ``reginspect.results``: the report path does not pay for 
 from __future__ import annotations
 
 import enum
+import functools
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -358,6 +359,10 @@ def _qemu(told: str | None, machine: str | None) -> tuple[tuple[int, int] | None
 # -- the matrix ---------------------------------------------------------------------------------
 
 
+# Asked for every matched register of every direction: each id's answer once.
+_configuration = functools.cache(is_configuration)
+
+
 def _failing_values(matched: Iterable[int], source: PlanInput, destination: PlanInput) -> set[int]:
     """Matched configuration registers whose values differ, which the destination refuses; a
     lower PSCI version is taken (Linux's kvm_arm_set_fw_reg() accepts any it implements)."""
@@ -366,7 +371,7 @@ def _failing_values(matched: Iterable[int], source: PlanInput, destination: Plan
     found = set()
     for kvm_id in matched:
         sent, kept = source.values.get(kvm_id), destination.values.get(kvm_id)
-        if sent is None or kept is None or sent == kept or not is_configuration(kvm_id):
+        if sent is None or kept is None or sent == kept or not _configuration(kvm_id):
             continue
         if kvm_id == PSCI_VERSION and sent < kept:
             continue
