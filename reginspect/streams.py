@@ -273,6 +273,10 @@ def _from_get_reg_list(name: str, data: Buffer) -> RegisterList:
             f"{name}: {left} core and SVE registers left out: QEMU migrates them in the cpu "
             "section's own fields, not in its register list."
         )
+    unknown = [kvm_id for kvm_id in kept if _first_invalid((kvm_id,)) is not None]
+    if unknown:  # a bare 0x… id whose size field no register of its group has
+        problems.append(f"{name}: {', '.join(map(format_id, unknown))}: no Arm register; left out.")
+        kept = [kvm_id for kvm_id in kept if kvm_id not in unknown]
     if not kept:
         raise UserError(f"{name}: the list holds no register QEMU migrates in its register list.")
     groups = {(kvm_id >> 16) & 0xFFF for kvm_id in kept}

@@ -294,3 +294,11 @@ def test_a_printed_system_register_reads_back(fields: tuple[int, int, int, int, 
     op0, op1, crn, crm, op2 = fields
     kvm_id = 0x6030000000130000 | op0 << 14 | op1 << 11 | crn << 7 | crm << 3 | op2
     assert parse_get_reg_list(print_reg(kvm_id)).ids == (kvm_id,)
+
+
+def test_a_bare_id_no_register_has_is_left_out_with_a_note(tmp_path: Path) -> None:
+    path = tmp_path / "host.txt"
+    path.write_text("\tKVM_REG_ARM_FW_REG(0),\n\t0x6000000000130000,\n")  # a size-0 sysreg
+    read = load_register_list(str(path))
+    assert list(read.cpus[0]) == [0x6030000000140000]
+    assert any("0x6000000000130000: no Arm register; left out" in p for p in read.problems)
