@@ -171,3 +171,22 @@ def test_plan_is_imported_only_when_chosen() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
     )
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_readme_example_is_the_commands_real_output(
+    run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("$ cd tests/corpus\n", 1)[1].split("```", 1)[0]
+    command, shown = block.split("\n", 2)[:2], block.split("\n", 2)[2]
+    words = " ".join(line.rstrip("\\").strip() for line in command).split()
+    assert words[:2] == ["$", "reginspect"]
+    monkeypatch.chdir(REPO / "tests" / "corpus")
+    _, out, _ = run_cli(*words[2:])
+    real = out.splitlines()
+    position = 0
+    for line in shown.splitlines():
+        if line.strip().startswith("[…"):
+            continue  # the README cuts the forms' bodies, and says so
+        position = real.index(line, position) + 1
+    assert position == len(real)  # down to the real output's last line
