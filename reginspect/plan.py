@@ -694,6 +694,7 @@ def _value_remedies(
             for c in failing
             if c.value_differs - {PSCI_VERSION}
         ]
+        shown = ", ".join(pairs[:6]) + (f" and {len(pairs) - 6} more" if len(pairs) > 6 else "")
         remedies.append(
             Suggestion(
                 "cpu",
@@ -702,7 +703,7 @@ def _value_remedies(
                 "",
                 (),
                 f"Configuration registers differ in value ({_names(others, accel)}) in "
-                f"{len(pairs)} direction(s): {', '.join(pairs)}. No property or tolerance helps "
+                f"{len(pairs)} direction(s): {shown}. No property or tolerance helps "
                 "with a value: the same -cpu model on every host of the set (under KVM, the same "
                 "host CPU and kernel features), or leave those directions out of the promise.",
                 STOCK,

@@ -107,7 +107,9 @@ def cell_summary(plan: Plan, cell: Cell, *, names: bool) -> str:
     if missing:
         parts.append(f"{len(missing)} missing ({_names(plan, missing, limit)})")
     if cell.value_differs:
-        parts.append(f"{len(cell.value_differs)} values differ ({_values(plan, cell, limit)})")
+        count = len(cell.value_differs)
+        verb = "value differs" if count == 1 else "values differ"
+        parts.append(f"{count} {verb} ({_values(plan, cell, limit)})")
     text = f"{direction(plan, cell)}: {VERDICT_TEXT[cell.verdict]}"
     return text + (": " + "; ".join(parts) if parts else "")
 
@@ -236,9 +238,10 @@ def text_lines(
     out.append("")
     still = plan.still_failing
     if still:
-        out.append(f"after the fix, {len(still)} directions still fail (values):")
+        out.append(f"after the fix, {len(still)} directions still fail on values:")
         for cell in still:
-            out.extend(_wrap(cell_summary(plan, cell, names=names), "      ", "  "))
+            listed = _names(plan, cell.value_differs, None if names else NAMES_SHOWN)
+            out.extend(_wrap(f"{direction(plan, cell)}: {listed}", "      ", "  "))
     else:
         out.append("after the fix, every direction migrates.")
     if plan.assumptions:
