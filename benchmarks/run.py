@@ -120,6 +120,7 @@ GOALS: Final = (
         )
         for kind in ("random-keys", "distinct-ids", "attempts", "cpus")
     ),
+    Goal("plan.cli_best_s", "plan of 6 configurations (CLI)", 1, " s"),
 )
 
 
@@ -803,6 +804,34 @@ def bench_compare(scratch: Path, runs: int, limit: int | None) -> dict[str, Any]
     }
 
 
+def bench_plan(scratch: Path, runs: int) -> dict[str, Any]:
+    """`reginspect plan` of 6 configurations: the saved streams of 3 corpus pairs."""
+    from reginspect.plan import plan_files
+
+    inputs = [
+        f"{name}.{side}={path}"
+        for name, src, dst in stream_pairs(scratch, 3)
+        for side, path in (("src", src), ("dst", dst))
+    ]
+    if len(inputs) < 6:
+        return {"status": "n/a", "reason": f"fewer than 3 stream pairs in {make_log.corpus_dir()}"}
+    command = [*reginspect_command(), "plan", "--format", "json", *inputs]
+    timed(command, ok=(0, 1))
+    cli = [timed(command, ok=(0, 1)).wall for _ in range(runs)]
+    inproc: list[float] = []
+    for _ in range(max(runs, 3)):
+        started = time.perf_counter()
+        plan_files(inputs)
+        inproc.append(time.perf_counter() - started)
+    return {
+        "status": "ok",
+        "inputs": len(inputs),
+        "directions": len(inputs) * (len(inputs) - 1),
+        "cli_best_s": round(min(cli), 4),
+        "in_process_best_s": round(min(inproc), 4),
+    }
+
+
 # -- 5. probe -------------------------------------------------------------------------------------
 
 
@@ -1262,6 +1291,16 @@ def table(result: dict[str, Any]) -> str:
         )
     else:
         missing("compare", compare)
+    plan = result.get("plan", {})
+    if plan.get("status") == "ok":
+        row(
+            f"plan of {plan['inputs']} configurations (CLI, best of {runs})",
+            _s(plan["cli_best_s"]),
+            f"{plan['directions']} directions; in process {plan['in_process_best_s']:.3f} s",
+            "plan.cli_best_s",
+        )
+    else:
+        missing("plan", plan, "plan.cli_best_s")
     probe = result.get("probe", {})
     if probe.get("status") == "ok":
         row(
@@ -1329,6 +1368,7 @@ def measure_big_log(result: dict[str, Any], args: argparse.Namespace) -> int | N
         )
     section(result, "decode", lambda: bench_decode(args.decode_ids, args.runs, args.seed))
     section(result, "compare", lambda: bench_compare(args.cache, args.runs, args.pairs))
+    section(result, "plan", lambda: bench_plan(args.cache, args.runs))
     if args.skip_probe:
         result["probe"] = {"status": "skipped", "reason": "--skip-probe"}
     else:
@@ -1527,7 +1567,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     args.cache.mkdir(parents=True, exist_ok=True)
     if args.dense_only:
-        for name in ("log", "report", "grep", "wc", "ratios", "tui", "decode", "compare", "probe"):
+        skipped = (
+            "log",
+            "report",
+            "grep",
+            "wc",
+            "ratios",
+            "tui",
+            "decode",
+            "compare",
+            "plan",
+            "probe",
+        )
+        for name in skipped:
             result[name] = {"status": "skipped", "reason": "--dense-only"}
     elif measure_big_log(result, args) is not None:
         return 2

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "decode": "reginspect.commands.decode",
     "compare": "reginspect.commands.compare",
     "probe": "reginspect.commands.probe",
+    "plan": "reginspect.commands.plan",
     "tui": "reginspect.commands.tui",
 }
 
@@ -32,6 +33,7 @@ SUMMARIES: dict[str, str] = {
     "decode": "turn register ids, QEMU keys, KVM text forms or names into each other",
     "compare": "compare the register lists of two saved migration streams",
     "probe": "ask a QEMU configuration for its register list (pre-flight check)",
+    "plan": "which host configurations migrate to which, and the one fix for the set",
     "tui": "open the live TUI on logs (the default: `reginspect LOG...`)",
 }
 

@@ -1,9 +1,12 @@
 """Two register lists side by side: saved migration streams or JSON register lists, as an Attempt.
 
-Each side is a QEMU migration stream (plain or .gz/.xz/.zst/.bz2, recognised by content) or a
+Each side is a QEMU migration stream (plain or .gz/.xz/.zst/.bz2, recognised by content), a
 JSON register list (``reginspect decode --json`` / ``probe --json``: objects with ``"id"`` and
-optional ``"value"`` and ``"cpu"``). The comparison becomes an ``Attempt`` built from streams,
-so the report, its renderers and the TUI show it like an attempt read from a log.
+optional ``"value"`` and ``"cpu"``), or the list the kernel's KVM selftest prints on a host
+(``get-reg-list --list``: ``parsers.getreglist``), reduced to what QEMU migrates. The comparison
+becomes an ``Attempt`` built from streams, so the report, its renderers and the TUI show it like
+an attempt read from a log. Groups a list does not describe (get-reg-list shows no DEMUX
+register) are left out of a comparison with it, with a note.
 
 Outcome: two saved lists cannot say whether a destination QEMU would load the stream (extra
 registers may be tolerated, a value may be accepted), so the outcome stays ``unknown`` even when
@@ -16,13 +19,23 @@ import json
 import mmap
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
 from parsers.catalogue import describe
 from parsers.logevents import MessageKind, Status
-from parsers.regids import Accel, RegisterIdError, format_id
+from parsers.regids import (
+    GROUP_CORE,
+    GROUP_DEMUX,
+    GROUP_FW,
+    GROUP_FW_FEAT,
+    GROUP_SVE,
+    GROUP_SYSREG,
+    Accel,
+    RegisterIdError,
+    format_id,
+)
 from parsers.stream import Buffer, looks_like_stream, parse_stream
 from reginspect.analyze import id_accel
 from reginspect.errors import UserError
@@ -35,6 +48,13 @@ SOURCE: Final = "streams"
 SPILL_SIZE: Final = 64 << 20
 # A JSON register list of every register of many CPUs is a few MB at most.
 MAX_LIST_SIZE: Final = 64 << 20
+# QEMU migrates every register KVM lists but the core and SVE ones, which travel in the cpu
+# section's own fields (kvm_arm_reg_syncs_via_cpreg_list()).
+NOT_MIGRATED_GROUPS: Final = frozenset({GROUP_CORE, GROUP_SVE})
+# The groups `get-reg-list --list` shows whenever the host has them: it leaves DEMUX out
+# (--list-filtered prints those alone).
+GET_REG_LIST_GROUPS: Final = frozenset({GROUP_SYSREG, GROUP_FW, GROUP_FW_FEAT})
+GROUP_NAMES: Final = {GROUP_DEMUX: "DEMUX (CCSIDR)", GROUP_FW: "firmware", GROUP_SYSREG: "system"}
 
 
 @dataclass(slots=True)
@@ -47,6 +67,12 @@ class RegisterList:
     machine: str | None = None
     problems: list[str] = field(default_factory=list)
     per_cpu: bool = True  # False: a list naming no CPU, which stands for every CPU
+    # The register groups the list describes (None: all); a register of another group may
+    # exist on that host all the same (get-reg-list --list shows no DEMUX register).
+    covers: frozenset[int] | None = None
+
+    def describes(self, kvm_id: int) -> bool:
+        return self.covers is None or (kvm_id >> 16) & 0xFFF in self.covers
 
     def for_cpus(self, instances: set[int]) -> dict[int, dict[int, int | None]]:
         """The registers of each CPU; a list naming no CPU describes each of ``instances``."""
@@ -57,6 +83,8 @@ class RegisterList:
 
     @property
     def accel(self) -> Accel:
+        if self.kind == "get-reg-list":
+            return Accel.KVM  # the kernel's own list
         ids = (kvm_id for registers in self.cpus.values() for kvm_id in registers)
         kvm = any(id_accel(kvm_id) is Accel.KVM for kvm_id in ids)
         return Accel.KVM if kvm else Accel.TCG
@@ -112,10 +140,7 @@ def load_register_list(path: str) -> RegisterList:
         if head[:1] in (b"[", b"{"):
             return _from_json(name, data)
         if len(data) and not looks_like_stream(bytes(data[:4])):
-            raise UserError(
-                f'{name}: neither a QEMU migration stream (no "QEVM" magic at offset 0) nor a '
-                "JSON register list."
-            )
+            return _from_get_reg_list(name, data)
         return _from_stream(name, data)
     finally:
         if isinstance(data, mmap.mmap):
@@ -222,6 +247,74 @@ def _from_json(name: str, data: Buffer) -> RegisterList:
     return RegisterList(name, "list", cpus, None, problems, per_cpu)
 
 
+def _from_get_reg_list(name: str, data: Buffer) -> RegisterList:
+    """`get-reg-list --list` (and --list-filtered) output: the registers QEMU would migrate."""
+    from parsers.getreglist import parse_get_reg_list  # only for this kind of input
+
+    neither = (
+        f'{name}: neither a QEMU migration stream (no "QEVM" magic at offset 0), a JSON register '
+        "list, nor the output of the kernel's KVM selftest `get-reg-list --list`."
+    )
+    if len(data) > MAX_LIST_SIZE or b"\0" in bytes(data[:4096]):
+        raise UserError(neither)
+    parsed = parse_get_reg_list(bytes(data).decode("utf-8", "replace"))
+    if parsed.test_output:
+        raise UserError(
+            f"{name}: this is get-reg-list's test output, which lists only the registers that "
+            "differ from its blessed list; run it with --config=CONFIG --list for the host's list."
+        )
+    if not parsed.register_lines:
+        raise UserError(neither)
+    problems = [f"{name}: line {p.line}: {p.message}" for p in parsed.problems]
+    kept = [kvm_id for kvm_id in parsed.ids if (kvm_id >> 16) & 0xFFF not in NOT_MIGRATED_GROUPS]
+    left = len(parsed.ids) - len(kept)
+    if left:
+        problems.append(
+            f"{name}: {left} core and SVE registers left out: QEMU migrates them in the cpu "
+            "section's own fields, not in its register list."
+        )
+    unknown = [kvm_id for kvm_id in kept if _first_invalid((kvm_id,)) is not None]
+    if unknown:  # a bare 0x… id whose size field no register of its group has
+        problems.append(f"{name}: {', '.join(map(format_id, unknown))}: no Arm register; left out.")
+        kept = [kvm_id for kvm_id in kept if kvm_id not in unknown]
+    if not kept:
+        raise UserError(f"{name}: the list holds no register QEMU migrates in its register list.")
+    groups = {(kvm_id >> 16) & 0xFFF for kvm_id in kept}
+    covers = GET_REG_LIST_GROUPS | (groups & {GROUP_DEMUX})
+    return RegisterList(
+        name, "get-reg-list", {0: dict.fromkeys(kept)}, None, problems, False, frozenset(covers)
+    )
+
+
+def common_cover(lists: Iterable[RegisterList]) -> frozenset[int] | None:
+    """The register groups every one of ``lists`` describes (None: all of them)."""
+    covers = [register_list.covers for register_list in lists if register_list.covers is not None]
+    if not covers:
+        return None
+    return frozenset.intersection(*covers)
+
+
+def cover_note(lists: Sequence[RegisterList]) -> str | None:
+    """What a comparison of ``lists`` leaves out, in one sentence (None: nothing)."""
+    covered = common_cover(lists)
+    if covered is None:
+        return None
+    shown = {(kvm_id >> 16) & 0xFFF for register_list in lists for kvm_id in _ids(register_list)}
+    left = sorted(shown - covered)
+    if not left:
+        return None
+    partial = ", ".join(r.name for r in lists if r.covers is not None and not r.covers >= shown)
+    groups = ", ".join(GROUP_NAMES.get(group, f"group {group:#x}") for group in left)
+    return (
+        f"{groups} registers are compared only between lists that show them: {partial} "
+        "(get-reg-list --list leaves DEMUX out; append --list-filtered's output to include it)."
+    )
+
+
+def _ids(register_list: RegisterList) -> Iterable[int]:
+    return (kvm_id for registers in register_list.cpus.values() for kvm_id in registers)
+
+
 # -- comparing ---------------------------------------------------------------------------------
 
 
@@ -249,6 +342,9 @@ def build_attempt(source: RegisterList, destination: RegisterList) -> Attempt:
     )
     sources = source.for_cpus(set(destination.cpus) if destination.per_cpu else set())
     destinations = destination.for_cpus(set(source.cpus) if source.per_cpu else set())
+    if common_cover((source, destination)) is not None:  # compare what both lists describe
+        sources = _described(sources, destination)
+        destinations = _described(destinations, source)
     for instance in sorted(sources.keys() | destinations.keys()):
         sent = sources.get(instance)
         kept = destinations.get(instance)
@@ -270,6 +366,15 @@ def build_attempt(source: RegisterList, destination: RegisterList) -> Attempt:
     return attempt
 
 
+def _described(
+    cpus: dict[int, dict[int, int | None]], other: RegisterList
+) -> dict[int, dict[int, int | None]]:
+    return {
+        instance: {k: v for k, v in registers.items() if other.describes(k)}
+        for instance, registers in cpus.items()
+    }
+
+
 def notes(source: RegisterList, destination: RegisterList) -> list[str]:
     """What the report should say beside the registers: reading problems, configuration gaps."""
     found = source.problems + destination.problems
@@ -278,6 +383,9 @@ def notes(source: RegisterList, destination: RegisterList) -> list[str]:
             f"the machine types differ: {source.machine} in {source.name}, "
             f"{destination.machine} in {destination.name}; QEMU migrates only between equal ones."
         )
+    covered = cover_note((source, destination))
+    if covered is not None:
+        found.append(covered)
     if source.per_cpu and destination.per_cpu and len(source.cpus) != len(destination.cpus):
         found.append(
             f"{source.name} has {len(source.cpus)} CPU(s), {destination.name} "

@@ -60,6 +60,33 @@ async def take(shot: Shot) -> str:
         return app.export_screenshot(title=f"reginspect {' '.join(shot.logs)}")
 
 
+# `reginspect plan --tui` on the README's example: -M virt-7.2 -cpu cortex-a57 saved by QEMU 7.2,
+# 10.0 and 11.1, the second direction's registers listed.
+PLAN = (
+    ("q7.2", "7.2-cortex-a57-to-cortex-a57/src.mig.xz", "7.2"),
+    ("q10.0", "x10.0-to-11.1-cortex-a57/src.mig.xz", "10.0"),
+    ("q11.1", "x10.0-to-11.1-cortex-a57/dst.mig.xz", "11.1"),
+)
+
+
+async def take_plan() -> str:
+    from reginspect.plan import PlanOptions, plan_files
+    from tui.plan_app import PlanApp
+
+    corpus = REPO / "tests" / "corpus"
+    plan = plan_files(
+        [f"{label}={corpus / path}" for label, path, _ in PLAN],
+        PlanOptions(qemu=tuple(f"{label}={qemu}" for label, _, qemu in PLAN)),
+    )
+    app = PlanApp(plan)
+    app.animation_level = "none"
+    async with app.run_test(size=(110, 34)) as pilot:
+        await pilot.pause()
+        await pilot.press("right")
+        await pilot.pause()
+        return app.export_screenshot(title="reginspect plan --tui")
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     os.chdir(DATA)  # short relative paths on screen, the same on every machine
@@ -67,6 +94,8 @@ def main() -> int:
         svg = asyncio.run(take(shot))
         (OUT / f"{shot.name}.svg").write_text(svg, encoding="utf-8")
         print(f"docs/screenshots/{shot.name}.svg")
+    (OUT / "plan.svg").write_text(asyncio.run(take_plan()), encoding="utf-8")
+    print("docs/screenshots/plan.svg")
     return 0
 
 

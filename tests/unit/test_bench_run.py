@@ -16,7 +16,7 @@ from tests.conftest import REPO
 
 SCRIPT = REPO / "benchmarks" / "run.py"
 TOP = {"schema", "started", "args", "machine", "goals", "log", "report", "grep", "wc", "ratios"}
-TOP |= {"tui", "decode", "compare", "probe", "correct", "dense", "startup", "pathological"}
+TOP |= {"tui", "decode", "compare", "plan", "probe", "correct", "dense", "startup", "pathological"}
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +110,11 @@ def test_quick_run_writes_every_key_and_the_report_is_correct(tmp_path: Path, ca
     assert compare["pairs"] == 2
     assert compare["stream_bytes"]["min"] > 0
 
+    plan = result["plan"]
+    assert plan["status"] == "ok"
+    assert plan["inputs"] == 6
+    assert number(plan["cli_best_s"])
+
     assert result["tui"] == {"status": "skipped", "reason": "--skip-tui"}
     for name in ("dense", "startup", "pathological"):
         assert result[name] == {"status": "skipped", "reason": "--skip-dense"}
@@ -118,7 +123,12 @@ def test_quick_run_writes_every_key_and_the_report_is_correct(tmp_path: Path, ca
     assert set(goals) == {goal.key for goal in run.GOALS}
     for key in ("tui.full_table_s", "tui.append_ms.p95", "tui.peak_rss_mb"):
         assert goals[key]["verdict"] == "n/a"
-    for key in ("report.mb_per_s", "ratios.report_over_grep", "report.memory.peak_mb"):
+    for key in (
+        "report.mb_per_s",
+        "ratios.report_over_grep",
+        "report.memory.peak_mb",
+        "plan.cli_best_s",
+    ):
         assert goals[key]["verdict"] in {"PASS", "MISS"}
 
     # The table names every measure and judges every goal.

@@ -131,12 +131,13 @@ class RegisterDetail(VerticalScroll):
             else "no suggestion",
         )
         more = len(row.lines) - len(raw_lines)
-        text.append(
-            f"log line{'s' if len(row.lines) != 1 else ''} (j jumps to the first"
-            + (f"; {more} more in the raw log" if more > 0 else "")
-            + "):\n",
-            label,
-        )
+        if row.lines:  # a register of saved lists (compare, plan) has no log line
+            text.append(
+                f"log line{'s' if len(row.lines) != 1 else ''} (j jumps to the first"
+                + (f"; {more} more in the raw log" if more > 0 else "")
+                + "):\n",
+                label,
+            )
         for spot, line in raw_lines:
             text.append(f"  {printable(spot.source)}:{spot.line}  ", style("register-detail--line"))
             text.append("(no longer in the file)" if line is None else printable(line))
