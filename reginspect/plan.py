@@ -7,7 +7,7 @@ a ``probe --json`` or other JSON register list, or the kernel selftest's ``get-r
 would make of the source's registers, in the report's words: **extra** (in the source's list,
 unknown on the destination: the load fails unless tolerated), **missing** (expected by the
 destination, not in the source's list: a warning), **matched**, and the matched configuration
-registers whose **values** differ (``reginspect.suggest.is_configuration``; run-time state such
+registers whose **values** differ (``reginspect.configuration``; run-time state such
 as timers differs between any two guests and is no failure).
 
 QEMU 11.1's own tolerances (``reginspect.tolerances.judge``) count for a destination whose QEMU
@@ -24,7 +24,6 @@ types are here, not in ``reginspect.results``: the report path does not pay for 
 from __future__ import annotations
 
 import enum
-import functools
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,23 +34,25 @@ from parsers.catalogue import describe
 from parsers.logevents import MessageKind, Status
 from parsers.regids import Accel, RegisterIdError, format_id
 from reginspect.advice import register_names
+from reginspect.configuration import PSCI_VERSION, differs_in_configuration
 from reginspect.errors import UserError
 from reginspect.results import Form, RegisterResult, Route, Suggestion
 from reginspect.streams import RegisterList, load_register_list
 from reginspect.suggest import (
     NOT_MIGRATED,
-    PSCI_VERSION,
     STOCK,
     XMIG,
     Setting,
     command_line_forms,
     compat_form,
     format_value,
-    is_configuration,
 )
 from reginspect.textsafe import printable
 from reginspect.tolerances import (
     UINT64_MAX,
+    UNDER_KVM,
+    VALUE_CONDITIONS,
+    WITH_HOST_CPU,
     Tolerance,
     c_line,
     judge,
@@ -72,8 +73,6 @@ SCHEMA: Final = "reginspect.plan/1"
 TOLERANCES_SINCE: Final = (11, 1)  # the first QEMU with built-in cpreg migration tolerances
 # Conditions of judge() the plan may assume, stating so: under KVM, -cpu is host (or max, which
 # is host there) in practice; a list without values shows a register at its reset value.
-CPU_CONDITION: Final = "with -cpu host or max"
-VALUE_CONDITION: Final = "while its value is 0"
 EVERY_HOST: Final = "source and destination"  # the x-mig-hidden-regs fix is set on every host
 
 
@@ -359,10 +358,6 @@ def _qemu(told: str | None, machine: str | None) -> tuple[tuple[int, int] | None
 # -- the matrix ---------------------------------------------------------------------------------
 
 
-# Asked for every matched register of every direction: each id's answer once.
-_configuration = functools.cache(is_configuration)
-
-
 def _failing_values(matched: Iterable[int], source: PlanInput, destination: PlanInput) -> set[int]:
     """Matched configuration registers whose values differ, which the destination refuses; a
     lower PSCI version is taken (Linux's kvm_arm_set_fw_reg() accepts any it implements)."""
@@ -371,7 +366,7 @@ def _failing_values(matched: Iterable[int], source: PlanInput, destination: Plan
     found = set()
     for kvm_id in matched:
         sent, kept = source.values.get(kvm_id), destination.values.get(kvm_id)
-        if sent is None or kept is None or sent == kept or not _configuration(kvm_id):
+        if sent is None or kept is None or not differs_in_configuration(kvm_id, sent, kept):
             continue
         if kvm_id == PSCI_VERSION and sent < kept:
             continue
@@ -398,9 +393,9 @@ def _tolerated(
         if verdict.verdict is Tolerated.NO:
             continue
         assumed = set(verdict.conditions)
-        if assumed - {CPU_CONDITION, VALUE_CONDITION}:
-            continue  # "under KVM": the accelerator is not known
-        if VALUE_CONDITION in assumed and source.has_values:
+        if UNDER_KVM in assumed:
+            continue  # the accelerator is not known
+        if assumed & VALUE_CONDITIONS and source.has_values:
             continue
         tolerated.add(kvm_id)
         conditions |= assumed
@@ -800,12 +795,12 @@ def _assumptions(inputs: Sequence[PlanInput], cells: Sequence[Cell]) -> list[str
         for each in inputs
         if each.tolerances and each.accel is Accel.KVM and each.cpu is None
     ]
-    if guessed and any(CPU_CONDITION in cell.assumed for cell in cells):
+    if guessed and any(WITH_HOST_CPU in cell.assumed for cell in cells):
         told.append(
             f"-cpu host (or max) assumed on {', '.join(guessed)} under KVM, as QEMU 11.1's "
             "tolerances require; --cpu LABEL=MODEL says otherwise."
         )
-    if any(VALUE_CONDITION in cell.assumed for cell in cells):
+    if any(cell.assumed & VALUE_CONDITIONS for cell in cells):
         told.append(
             "A register of a list without values (get-reg-list) is assumed at its reset value "
             "0 where a QEMU 11.1 tolerance tests the value."

@@ -1063,10 +1063,3 @@ def suggestions_for(
     if naming is not None:
         suggestions.append(naming)
     return suggestions
-
-
-def is_configuration(kvm_id: int) -> bool:
-    """Whether a register's value is configuration (ID registers, CLIDR/AIDR/CTR, KVM's DEMUX
-    and firmware groups): a value difference there fails a load, unlike run-time state.
-    Public for ``reginspect.plan``, which judges register lists without a log."""
-    return _is_configuration(kvm_id)

@@ -81,6 +81,22 @@ def _number(value: int) -> str:
     return f"{value:#x}" if value else "0"
 
 
+# The conditions a Verdict.IF rests on, as its Judgement words them.
+UNDER_KVM: Final = "under KVM"
+WITH_HOST_CPU: Final = "with -cpu host or max"
+
+
+def value_condition(value: int) -> str:
+    return f"while the value is {_number(value)}"
+
+
+VALUE_CONDITIONS: Final = frozenset(
+    value_condition(b.value)
+    for b in BUILTINS.values()
+    if b.tolerance is Tolerance.ONLY_SRC_TEST_VALUE
+)
+
+
 def builtin_sentence() -> str:
     """QEMU 11.1's own tolerances in a few words, from BUILTINS."""
     host = [b for b in BUILTINS.values() if b.kvm_host_only]
@@ -134,12 +150,12 @@ def judge(
                 Verdict.NO, why_not=f"QEMU 11.1 tolerates for -cpu host or max only, not {cpu}"
             )
         if accel is not Accel.KVM:
-            conditions.append("under KVM")
+            conditions.append(UNDER_KVM)
         if cpu is None:
-            conditions.append("with -cpu host or max")
+            conditions.append(WITH_HOST_CPU)
     if builtin.tolerance is Tolerance.ONLY_SRC_TEST_VALUE:
         if stream_value is None:
-            conditions.append(f"while the value is {_number(builtin.value)}")
+            conditions.append(value_condition(builtin.value))
         elif stream_value & builtin.mask != builtin.value:
             return Judgement(
                 Verdict.NO,
