@@ -117,10 +117,6 @@ def _table_rows(filename: str) -> list[str]:
     return text[start:].rstrip("\n").split("\n")
 
 
-def _first_id(row: str) -> int:
-    return int(row[:16], 16)
-
-
 def _row_name(row: str) -> str:
     return row[: row.index("\t")]
 
@@ -128,7 +124,9 @@ def _row_name(row: str) -> str:
 def _entry(kvm_id: int) -> tuple[list[str], str]:
     """The names (preferred first) and the note of an id, ([], "") where the tables have none."""
     rows = _tables().ids
-    at = bisect.bisect_right(rows, kvm_id, key=_first_id) - 1
+    # Rows begin with their first id in 16 lower-case hex digits, so text order is id order;
+    # "\x7f" sorts after the tab, so a row starting at this very id comes before the key.
+    at = bisect.bisect_right(rows, f"{kvm_id:016x}\x7f") - 1
     if at >= 0:
         first, count, note, *names = rows[at].split("\t")
         if kvm_id < int(first, 16) + int(count):
