@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import compress
-from typing import Final, overload
+from typing import Any, Final, TypeVar, overload
 
 from parsers.catalogue import describe
 from parsers.logevents import REGISTER_KINDS, FailureKind, MessageKind, Status
@@ -247,11 +247,12 @@ def _names(ids: list[int], attempt: Attempt, accel: Accel | None = None) -> str:
 
 # Id sets repeat from attempt to attempt (the same two configurations, migrating again): one
 # shared object each, so thousands of summaries hold a few sets (bounded).
-_SETS: dict[frozenset[int], frozenset[int]] = {}
+_Item = TypeVar("_Item")
+_SETS: dict[frozenset[Any], frozenset[Any]] = {}
 _SHARED_SETS: Final = 4096
 
 
-def _shared(ids: set[int]) -> frozenset[int]:
+def _shared(ids: set[_Item]) -> frozenset[_Item]:
     made = frozenset(ids)
     kept = _SETS.get(made)
     if kept is not None:
@@ -356,7 +357,7 @@ def summarize(attempt: Attempt) -> AttemptSummary:
         detail,
         attempt.naming,
         attempt.phase,
-        frozenset(attempt.dialects),
+        _shared(attempt.dialects),
         accel,
         evidence,
         attempt.first_line,
@@ -368,7 +369,7 @@ def summarize(attempt: Attempt) -> AttemptSummary:
         tuple(cpus),
         count_differs,
         tuple(attempt.properties),
-        frozenset(attempt.hidden),
+        _shared(attempt.hidden),
         tuple(attempt.refused),
         len(attempt.errors),
         _process(attempt.source_process),
