@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Generator, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from parsers.bytesearch import LineFinder
@@ -37,6 +38,8 @@ PARALLEL_MIN_SIZE = 96 << 20
 # they pass each other little, so they pay off sooner.
 FANOUT_MIN_SIZE = 8 << 20
 REGION_CHUNK = 4 << 20
+# A region parsed by a worker for read_logs: its events are sent back whole.
+REGION_SIZE = 8 << 20
 
 
 def source_name(path: str) -> str:
@@ -187,26 +190,34 @@ def parse_in_regions(
     own_pool = pool is None
     if pool is None:
         pool = worker_pool(min(workers, len(bounds)))
-    futures = [pool.submit(parse_region, path, a, b, sink() if sink else None) for a, b in bounds]
-    # The workers run from here on, before the first region is asked for.
-    return _in_order(futures, pool if own_pool else None)
+    jobs = ((path, a, b, sink() if sink else None) for a, b in bounds)
+    # The workers run from here on, before the first region is asked for; no more regions are
+    # in flight than keep them busy, so parsed events wait in memory for few regions at once.
+    futures = deque(pool.submit(parse_region, *job) for job in itertools.islice(jobs, workers + 1))
+    return _in_order(futures, jobs, pool, own_pool)
 
 
 def _in_order(
-    futures: list[Future[Region]], own_pool: ProcessPoolExecutor | None
+    futures: deque[Future[Region]],
+    jobs: Iterator[tuple[str, int, int, ChunkSink | None]],
+    pool: ProcessPoolExecutor,
+    own_pool: bool,
 ) -> Generator[Region, None, None]:
     try:
         done_lines = 0
-        for future in futures:
-            region = future.result()
+        while futures:
+            region = futures.popleft().result()
+            job = next(jobs, None)
+            if job is not None:
+                futures.append(pool.submit(parse_region, *job))
             region = region._replace(events=_shift(region.events, done_lines))
             done_lines += region.lines
             yield region
     finally:
         for future in futures:
             future.cancel()
-        if own_pool is not None:
-            own_pool.shutdown(wait=True)
+        if own_pool:
+            pool.shutdown(wait=True)
 
 
 class Ingest:
@@ -278,7 +289,9 @@ def read_logs(paths: Sequence[str], progress: Progress | None = None) -> tuple[S
         try:
             workers = parallel_workers(path)
             if workers > 1:
-                regions = parse_in_regions(path, workers)
+                # Regions of REGION_SIZE: the events of only a few wait in memory at once.
+                parts = max(workers, os.path.getsize(path) // REGION_SIZE)
+                regions = parse_in_regions(path, workers, parts=parts)
                 for region in regions:
                     ingest.take(region)
                     if progress is not None:
