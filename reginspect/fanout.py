@@ -17,13 +17,14 @@ import itertools
 import os
 import struct
 import tempfile
+from array import array
 from collections.abc import Iterator
 from typing import IO, Final, NamedTuple
 
 from parsers.bytesearch import count_newlines
 from reginspect.analyze import Fixes, attempt_result, summarize
 from reginspect.ingest import Ingest, worker_pool
-from reginspect.model import Attempt, Session
+from reginspect.model import Attempt, LineRef, Session
 from reginspect.report import render_attempt
 from reginspect.results import AttemptSummary, Report
 from reginspect.scan import line_finder
@@ -45,14 +46,28 @@ _STARTS_BEFORE: Final = b"starting up libvirt"
 _CLEANUP: Final = b"loadvm_state_cleanup"
 _LOADED: Final = b"qemu_loadvm_state_post_main 0"
 _RECORD: Final = struct.Struct("<I")
+_NO_LINE: Final = LineRef("", 0, 0)
 
 
 class RegionReport(NamedTuple):
     """What a worker made of its region."""
 
     rendered: str  # the file of its attempts' rendered parts (empty when not rendering)
-    summaries: list[AttemptSummary]  # numbered from 0 in the region
+    distinct: list[AttemptSummary]  # its attempts' summaries, each once (see _standing_for)
+    order: array[int]  # per attempt, in order: its summary's place in ``distinct``
     lines: int
+
+
+def _standing_for(summary: AttemptSummary) -> AttemptSummary:
+    """A summary without what makes an attempt itself (number, lines, time): what the fixes,
+    the outcome counts and the session's facts read. A log of a million attempts has few
+    distinct ones, and only those cross to the main process."""
+    process = summary.process
+    if process is not None:
+        process = process._replace(line=_NO_LINE, time=None)
+    return summary._replace(
+        index=0, revision=0, first_line=0, last_line=0, time=None, process=process
+    )
 
 
 def _cut_after(data: bytes, base: int) -> int | None:
@@ -139,7 +154,8 @@ def report_region(
     session = Session()
     ingest = Ingest(session, name, start=start, lines=lines, finder=line_finder())
     builder = session.source(name)
-    summaries: list[AttemptSummary] = []
+    distinct: dict[AttemptSummary, int] = {}
+    order = array("I")
     rendered = ""
     with contextlib.ExitStack() as stack:
         out = None
@@ -152,7 +168,7 @@ def report_region(
             # region of many attempts holds little more than the open one.
             for attempt in attempts:
                 summary = summarize(attempt)
-                summaries.append(summary)
+                order.append(distinct.setdefault(_standing_for(summary), len(distinct)))
                 if out is not None and form is not None:
                     result = attempt_result(attempt, summary)
                     _write(out, render_attempt(result, form, matched=matched, number=NUMBER))
@@ -169,7 +185,7 @@ def report_region(
             report(builder.take_finished())
         ingest.close()
         report(builder.take_finished())
-    return RegionReport(rendered, summaries, session.line_count() - lines)
+    return RegionReport(rendered, list(distinct), order, session.line_count() - lines)
 
 
 def _records(path: str) -> Iterator[str]:
@@ -180,7 +196,9 @@ def _records(path: str) -> Iterator[str]:
 
 
 class Fanned(NamedTuple):
-    report: Report  # its attempts are empty: ``attempts`` has their rendered parts
+    # Its attempts are empty: ``attempts`` has their rendered parts. Its summaries stand for
+    # the attempts' differences, outcomes and QEMU: they carry no numbers, lines or times.
+    report: Report
     attempts: Iterator[str]
     lines: int
 
@@ -206,10 +224,9 @@ def fan_out(
             for start, end in itertools.pairwise(cuts)
         ]
         made = [future.result() for future in futures]
-    summaries: list[AttemptSummary] = []
-    for region in made:
-        first = len(summaries)
-        summaries += [s._replace(index=first + i) for i, s in enumerate(region.summaries)]
+    # One reference per attempt to its region's shared summary: numbers, lines and times are
+    # in the rendered attempts, not in these.
+    summaries = [region.distinct[place] for region in made for place in region.order]
     report = Report((name,), tuple(summaries), (), tuple(fixes(summaries)))
 
     def numbered() -> Iterator[str]:
