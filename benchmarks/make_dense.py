@@ -20,10 +20,11 @@ The pathological kinds take real line shapes to extremes:
 - ``attempts``: N attempts of one register line and the failure line each;
 - ``cpus``: one attempt whose N register lines restart the walk order each time: N vCPUs.
 
-``OUT.manifest.json`` (``reginspect.bench-dense/1``) records the attempts: per attempt the case,
+``OUT.manifest.json`` (``reginspect.bench-dense/2``) records the attempts: per attempt the case,
 style, timestamps, lines and per vCPU the counts of extra and missing ids (the id sets per case
 under ``cases``); the pathological kinds record the totals a correct reader finds (vCPUs by walk
-order: a new one when an extra id is not above the one before).
+order: a new one when an extra id is not above the one before; the first ``MAX_CPUS`` of an
+attempt and their registers, the rest counted in ``cpus_in_log`` only).
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ if str(REPO) not in sys.path:  # run as a script: benchmarks/ is sys.path[0], no
     sys.path.insert(0, str(REPO))
 
 from benchmarks import make_log  # noqa: E402
+from reginspect.model import MAX_CPUS  # noqa: E402
 
-SCHEMA: Final = "reginspect.bench-dense/1"
+# /2: the totals are what a reader that keeps MAX_CPUS vCPUs an attempt finds.
+SCHEMA: Final = "reginspect.bench-dense/2"
 KINDS: Final = ("dense", "register-lines", "random-keys", "distinct-ids", "attempts", "cpus")
 # Real failing migrations to a QEMU 11.1 destination, of several CPU pairs.
 DENSE_CASES: Final = (
@@ -263,7 +266,7 @@ def _stamped(out: Output, texts: Iterator[str], *, timestamps: bool, seed: int) 
 def _random_keys(out: Output, manifest: Manifest, rng: random.Random) -> None:
     keys = valid_keys()
     texts: list[str] = []
-    cpus = valid = 0
+    cpus = valid = kept = 0
     previous = -1
     for _ in range(manifest.count):
         if rng.random() < 0.05:
@@ -275,14 +278,16 @@ def _random_keys(out: Output, manifest: Manifest, rng: random.Random) -> None:
             cpus += 1
         previous = kvm_id
         valid += 1
+        kept += cpus <= MAX_CPUS
         texts.append(EXTRA_LINE.format(key=key))
     texts.append(FAILED_LINE)
     _stamped(out, iter(texts), timestamps=True, seed=manifest.seed)
     manifest.register_lines = manifest.count
     manifest.totals = {
         "attempts": 1,
-        "cpus": cpus,
-        "extra": valid,  # within a vCPU the walk is ascending: every valid line is a new id
+        "cpus": min(cpus, MAX_CPUS),
+        "cpus_in_log": cpus,
+        "extra": kept,  # within a vCPU the walk is ascending: every valid line is a new id
         "invalid_lines": manifest.count - valid,
     }
 
@@ -338,7 +343,8 @@ def _cpus(out: Output, manifest: Manifest, rng: random.Random) -> None:
     texts = (EXTRA_LINE.format(key=key) for _ in range(manifest.count))
     _stamped(out, iter([*texts, FAILED_LINE]), timestamps=False, seed=manifest.seed)
     manifest.register_lines = manifest.count
-    manifest.totals = {"attempts": 1, "cpus": manifest.count, "extra": manifest.count}
+    kept = min(manifest.count, MAX_CPUS)
+    manifest.totals = {"attempts": 1, "cpus": kept, "cpus_in_log": manifest.count, "extra": kept}
 
 
 def generate(path: Path, kind: str, count: int, *, seed: int = 0) -> Manifest:

@@ -887,7 +887,11 @@ def cached_dense(
         manifest_path = Path(f"{path}.manifest.json")
         if path.exists() and manifest_path.exists():
             manifest: dict[str, Any] = json.loads(manifest_path.read_text())
-            if path.stat().st_size == manifest["size"] and sha256_of(path) == manifest["sha256"]:
+            if (
+                manifest.get("schema") == make_dense.SCHEMA
+                and path.stat().st_size == manifest["size"]
+                and sha256_of(path) == manifest["sha256"]
+            ):
                 return path, manifest, info | {"reused": True}
         started = time.perf_counter()
         make_dense.generate(path, kind, count, seed=seed)

@@ -52,8 +52,9 @@ from parsers.regids import Accel
 MAX_KEPT_LINES: Final = 1000
 # The x-mig series' properties (x-mig-safe-missing-regs, x-mig-hidden-regs).
 XMIG_PROPERTY_PREFIX: Final = "x-mig-"
-# Lines kept per register and CPU: a register named again and again needs only its first few.
-MAX_REGISTER_LINES: Final = 64
+# vCPUs an attempt keeps: QEMU's Arm machines have at most 512 (virt with GICv3), so more is a
+# log that is not QEMU's; the registers of the rest are not kept.
+MAX_CPUS: Final = 4096
 
 # Every revision is unique across the session's attempts: a merged attempt's revision is the
 # largest of its parts', which moves whenever any part changes.
@@ -364,6 +365,22 @@ def version_dialect(version: str | None) -> Dialect | None:
     return Dialect.QEMU_11 if (major, minor) >= (11, 1) else Dialect.LEGACY
 
 
+class _UnkeptCpu(CpuState):
+    """Where the register mentions of vCPUs beyond MAX_CPUS go: nowhere."""
+
+    __slots__ = ()
+
+    def note(self, *_: object) -> None:
+        pass
+
+    def columns(self) -> tuple[Callable[[Any], None], ...]:
+        return (_discard,) * 8
+
+
+def _discard(_: object) -> None:
+    pass
+
+
 class Attempt:
     """One incoming migration (or one QEMU start that never got that far)."""
 
@@ -380,6 +397,7 @@ class Attempt:
         "from_streams",
         "has_messages",
         "hidden",
+        "highest_cpu",
         "index",
         "last_line",
         "parts",
@@ -393,6 +411,7 @@ class Attempt:
         "source_process",
         "sources",
         "time",
+        "unkept_cpu",
         "warnings",
         "with_streams",
     )
@@ -426,6 +445,8 @@ class Attempt:
         self.complete = complete  # its source was read to the end and is not followed any more
         self.parts = parts  # the attempts merged into this one
         self.cpus: dict[int, CpuState] = {}
+        self.highest_cpu = -1  # max(cpus), kept as they come: numbering the next one is O(1)
+        self.unkept_cpu: CpuState | None = None  # stands for every vCPU beyond MAX_CPUS
         self.errors: list[ErrorLine] = []
         self.properties: list[PropertyProblem] = []
         self.warnings: list[ErrorLine] = []
@@ -450,9 +471,29 @@ class Attempt:
     def cpu(self, instance: int, line: LineRef | None) -> CpuState:
         state = self.cpus.get(instance)
         if state is None:
+            if len(self.cpus) >= MAX_CPUS:
+                return self._unkept(line)
             state = CpuState(instance, first_line=line)
             self.cpus[instance] = state
+            if instance > self.highest_cpu:
+                self.highest_cpu = instance
         return state
+
+    def _unkept(self, line: LineRef | None) -> CpuState:
+        if self.unkept_cpu is None:
+            self.unkept_cpu = _UnkeptCpu(self.highest_cpu + 1, first_line=line)
+            where = line or LineRef(self.source, self.last_line, 0)
+            self.problems.append(
+                ErrorLine(
+                    where.source,
+                    where.line,
+                    where.offset,
+                    "",
+                    f"more than {MAX_CPUS} vCPUs in one attempt (QEMU's Arm machines have at "
+                    "most 512): the registers of the rest are not listed",
+                )
+            )
+        return self.unkept_cpu
 
     def sorted_cpus(self) -> list[CpuState]:
         return [self.cpus[key] for key in sorted(self.cpus)]
@@ -490,6 +531,8 @@ class SourceBuilder:
         self.has_trace = False
         self.complete = False
         self.revision = 0  # the largest revision of its attempts
+        self.unplaced = 0  # lines not understood before any attempt began
+        self.first_unplaced: ErrorLine | None = None
 
     # -- feeding -------------------------------------------------------------------------------
 
@@ -601,8 +644,7 @@ class SourceBuilder:
         return attempt.current_cpu
 
     def _next_implicit_cpu(self, attempt: Attempt, ref: LineRef) -> CpuState:
-        instance = max(attempt.cpus, default=-1) + 1
-        attempt.current_cpu = attempt.cpu(instance, ref)
+        attempt.current_cpu = attempt.cpu(attempt.highest_cpu + 1, ref)
         return attempt.current_cpu
 
     def apply(self, event: LogEvent) -> None:
@@ -736,6 +778,12 @@ class SourceBuilder:
                 if current is not None:
                     self._keep(current, current.problems, event, event.message)
                     self._touch(current, event)
+                else:
+                    self.unplaced += 1
+                    if self.first_unplaced is None:
+                        self.first_unplaced = ErrorLine(
+                            self.name, event.line, event.offset, event.raw, event.message
+                        )
 
     def _keep(
         self, attempt: Attempt, kept: list[ErrorLine], event: QemuMessage | Problem, kind: str
@@ -854,9 +902,12 @@ class SourceBuilder:
             return
         if cpu.from_section or cpu.instance == instance or instance in attempt.cpus:
             return
+        if cpu is attempt.unkept_cpu:
+            return
         del attempt.cpus[cpu.instance]
         cpu.instance = instance
         attempt.cpus[instance] = cpu
+        attempt.highest_cpu = max(attempt.cpus)  # once, at the error that names the CPU
 
 
 def _accel_named(text: str | None) -> Accel | None:
