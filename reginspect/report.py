@@ -144,7 +144,18 @@ def attempt_json(
             for p in summary.properties
         ],
         "errors": [_error_json(error) for error in result.errors],
+        "warnings": [_error_json(warning) for warning in result.warnings],
+        "not_understood": [_problem_json(problem) for problem in result.problems],
         "advice": list(result.advice),
+    }
+
+
+def _problem_json(problem: ErrorLine) -> JsonDict:
+    return {
+        "line": problem.line,
+        "text": problem.text,
+        "problem": problem.kind,
+        "source": problem.source,
     }
 
 
@@ -533,6 +544,13 @@ def _text_attempt(result: AttemptResult, *, matched: bool, number: str | None) -
         )
         if len(result.errors) > ERRORS_SHOWN:
             out.append(f"    … and {len(result.errors) - ERRORS_SHOWN} more")
+    if result.problems:
+        out.append("  lines not understood:")
+        out.extend(
+            printable(f"    {p.source}:{p.line}: {p.kind}") for p in result.problems[:ERRORS_SHOWN]
+        )
+        if len(result.problems) > ERRORS_SHOWN:
+            out.append(f"    … and {len(result.problems) - ERRORS_SHOWN} more")
     if result.advice:
         out.append("  advice:")
         out.extend(f"    - {printable(text)}" for text in result.advice)
@@ -606,6 +624,11 @@ def _markdown_attempt(result: AttemptResult, number: str | None = None) -> list[
         out.append("Errors:")
         out.append("")
         out.extend(f"- line {e.line}: {md(e.text)}" for e in result.errors[:ERRORS_SHOWN])
+        out.append("")
+    if result.problems:
+        out.append("Lines not understood:")
+        out.append("")
+        out.extend(f"- line {p.line}: {md(p.kind)}" for p in result.problems[:ERRORS_SHOWN])
         out.append("")
     if result.advice:
         out.append("Advice:")

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from reginspect.analyze import Fixes, session_report
 from reginspect.errors import EXIT_USAGE, UserError
 from reginspect.ingest import fanout_workers, read_logs, source_name
-from reginspect.model import Attempt, Session
+from reginspect.model import Attempt, Session, SourceBuilder
 from reginspect.report import render_parts
 from reginspect.results import AttemptSummary, Report, Suggestion
 from reginspect.suggest import FixOptions, SettingError, parse_setting, suggestions_for
@@ -106,8 +106,15 @@ def load_streams(paths: Sequence[str]) -> tuple[Attempt | None, list[str]]:
     return attempt, notes
 
 
-def _no_attempt(names: str, lines: int) -> UserError:
+def _no_attempt(names: str, lines: int, unplaced: Sequence[SourceBuilder] = ()) -> UserError:
     what = "is empty" if lines == 0 else f"has {lines} lines but no migration attempt in it"
+    first = next((b.first_unplaced for b in unplaced if b.first_unplaced is not None), None)
+    if first is not None:
+        count = sum(b.unplaced for b in unplaced)
+        what += printable(
+            f" ({count} line(s) looked like QEMU's register lines but were not understood; "
+            f"the first, {first.source}:{first.line}: {first.kind})"
+        )
     return UserError(
         f"{names} {what}: give the destination QEMU's standard error or its -D trace file, "
         "or a libvirt domain log.",
@@ -119,7 +126,8 @@ def load_session(paths: Sequence[str]) -> tuple[Session, list[str]]:
     """Read the logs; a run with no migration in them is a usage error with one sentence."""
     session, problems = read_logs(paths)
     if not session.attempts():
-        raise _no_attempt(", ".join(session.sources), session.line_count())
+        names = ", ".join(session.sources)
+        raise _no_attempt(names, session.line_count(), list(session.builders.values()))
     return session, problems
 
 

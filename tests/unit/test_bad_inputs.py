@@ -56,6 +56,19 @@ def test_binary_file_without_migration(run_cli: Any, tmp_path: Path) -> None:
     assert "no migration attempt" in err
 
 
+def test_register_lines_not_understood_are_named_when_no_attempt_is_found(
+    run_cli: Any, tmp_path: Path
+) -> None:
+    log = tmp_path / "odd.log"
+    odd = b"qemu-system-aarch64: tolerate_cpreg_only_in_incoming_stream\n"
+    log.write_bytes(b"unrelated\n" + odd * 2)
+    status, _, err = run_report(run_cli, str(log))
+    assert status == 2
+    assert "no migration attempt in it (2 line(s) looked like QEMU's register lines" in err
+    assert f"the first, {log}:2: " in err
+    assert err.count("\n") == 1  # one sentence
+
+
 @pytest.mark.parametrize(
     "damage",
     [
