@@ -260,6 +260,23 @@ async def test_detail_pane_shows_fields_lines_tolerance_and_fix(in_data: Path) -
             assert name in text
 
 
+async def test_attempt_summary_counts_the_lines_not_understood(in_tmp: Path) -> None:
+    unknown = (
+        b"qemu-system-aarch64: handle_cpreg_only_in_incoming_stream: system register "
+        b"0x1002265b in the incoming stream but unknown on the destination: fail migration\n"
+    )
+    first, rest = data(FAILED).split(b"\n", 1)
+    Path("odd.log").write_bytes(first + b"\n" + unknown + rest)
+    app = create_app(["odd.log"])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        result = app.view.result(0)
+        assert result is not None
+        text = app.main.query_one(RegisterDetail).summary(result, "").plain
+        assert "1 line(s) not understood, the first: odd.log:2" in text
+        assert "0x1002265b" in text
+
+
 async def test_jump_to_the_register_line_and_back(in_data: Path) -> None:
     app = create_app([FAILED])
     async with app.run_test(size=SIZE) as pilot:

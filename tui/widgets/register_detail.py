@@ -90,6 +90,11 @@ class RegisterDetail(VerticalScroll):
         for error in attempt.errors[:3]:
             text.append(f"{printable(error.source)}:{error.line}  ", style("register-detail--line"))
             text.append(printable(error.text) + "\n")
+        if attempt.problems:
+            first = attempt.problems[0]
+            text.append(f"{len(attempt.problems)} line(s) not understood, the first: ", label)
+            text.append(f"{printable(first.source)}:{first.line}  ", style("register-detail--line"))
+            text.append(printable(first.kind) + "\n")
         for sentence in attempt.advice:
             text.append("- ", label)
             text.append(printable(sentence) + "\n")
