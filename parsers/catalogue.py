@@ -34,6 +34,7 @@ from parsers.regids import (
     format_id,
     kvm_id_to_qemu_key,
     split_id,
+    sysreg_fields,
     sysreg_id,
 )
 
@@ -209,13 +210,7 @@ def _expect_size(kvm_id: int, size: int, *allowed: int) -> None:
 def _describe_arm64(kvm_id: int, size: int, group: int, index: int, accel: Accel) -> RegisterInfo:
     if group == GROUP_SYSREG:
         _expect_size(kvm_id, size, SIZE_U64)
-        op0, op1, crn, crm, op2 = (
-            index >> 14,
-            index >> 11 & 7,
-            index >> 7 & 15,
-            index >> 3 & 15,
-            index & 7,
-        )
+        op0, op1, crn, crm, op2 = sysreg_fields(index)
         if op0 < 2:
             raise RegisterIdError(f"{format_id(kvm_id)}: op0={op0} is not a system register.")
         fields: tuple[tuple[str, int], ...] = (

@@ -71,6 +71,12 @@ def sysreg_id(op0: int, op1: int, crn: int, crm: int, op2: int) -> int:
     return SYSREG_BASE | op0 << 14 | op1 << 11 | crn << 7 | crm << 3 | op2
 
 
+def sysreg_fields(index: int) -> tuple[int, int, int, int, int]:
+    """(op0, op1, CRn, CRm, op2) of an AArch64 system register's index (the id's low 16 bits):
+    ``sysreg_id`` undone."""
+    return (index >> 14, index >> 11 & 7, index >> 7 & 15, index >> 3 & 15, index & 7)
+
+
 def cp_id(
     cp: int, opc1: int, crn: int, crm: int, opc2: int, *, is64: bool = False, ns: bool = True
 ) -> int:

@@ -31,6 +31,7 @@ from parsers.regids import (
     SIZE_U64,
     RegisterIdError,
     split_id,
+    sysreg_fields,
     sysreg_id,
 )
 from reginspect.xmig import PIR_EL1, PIRE0_EL1, TCR2_EL1
@@ -88,7 +89,7 @@ def _fields(kvm_id: int) -> tuple[int, ...] | None:
     if arch == ARCH_ARM64:
         if group != GROUP_SYSREG:
             return None
-        return (index >> 14, index >> 11 & 7, index >> 7 & 15, index >> 3 & 15, index & 7)
+        return sysreg_fields(index)
     if group not in (14, 15):
         return None
     if size == SIZE_U64:

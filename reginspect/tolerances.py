@@ -27,6 +27,7 @@ from parsers.regids import (
     RegisterIdError,
     format_id,
     split_id,
+    sysreg_fields,
 )
 from reginspect.xmig import DBGDTRTX, PIR_EL1, PIRE0_EL1, TCR2_EL1, VENDOR_HYP_BMAP_2
 
@@ -197,13 +198,7 @@ def c_id(kvm_id: int) -> str:
     except RegisterIdError:
         return f"{format_id(kvm_id)}ULL"
     if arch == ARCH_ARM64 and group == GROUP_SYSREG:
-        op0, op1, crn, crm, op2 = (
-            index >> 14,
-            index >> 11 & 7,
-            index >> 7 & 15,
-            index >> 3 & 15,
-            index & 7,
-        )
+        op0, op1, crn, crm, op2 = sysreg_fields(index)
         return f"ARM64_SYS_REG({op0}, {op1}, {crn}, {crm}, {op2})"
     if arch == ARCH_ARM64 and group == GROUP_FW:
         return f"KVM_REG_ARM_FW_REG({index})"

@@ -18,6 +18,7 @@ from parsers.regids import (
     format_id,
     kvm_id_to_qemu_key,
     qemu_key_to_kvm_id,
+    sysreg_fields,
     sysreg_id,
 )
 
@@ -174,6 +175,11 @@ def test_kvm_text_round_trip(kvm_id: int) -> None:
     fields = dict(describe(kvm_id).fields)
     text = "op0:{op0} op1:{op1} crn:{CRn} crm:{CRm} op2:{op2}".format(**fields)
     assert parse_reference(text).kvm_id == kvm_id
+
+
+@given(sysregs)
+def test_sysreg_fields_undo_sysreg_id(kvm_id: int) -> None:
+    assert sysreg_id(*sysreg_fields(kvm_id & 0xFFFF)) == kvm_id
 
 
 @settings(max_examples=1000)
