@@ -7,7 +7,6 @@ import argparse
 import sys
 
 from reginspect.errors import UserError
-from reginspect.textsafe import printable
 
 HELP = (
     "Plan migrations across host configurations: each INPUT is one configuration's register "
@@ -83,21 +82,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from reginspect.commands.arguments import have_settings
     from reginspect.plan import PlanOptions, plan_files
-    from reginspect.suggest import SettingError, parse_setting
 
-    have = []
-    for text in args.have:
-        try:
-            setting = parse_setting(text)
-        except SettingError as error:
-            raise UserError(f"--have: {error}") from None
-        for note in setting.notes:
-            print(f"reginspect: note: --have {printable(note)}", file=sys.stderr)
-        have.append(setting)
-    options = PlanOptions(
-        tuple(args.qemu), tuple(args.accel), tuple(args.cpu), tuple(have), args.machine
-    )
+    have = have_settings(args.have)
+    options = PlanOptions(tuple(args.qemu), tuple(args.accel), tuple(args.cpu), have, args.machine)
     plan = plan_files(args.inputs, options)
     if args.tui:
         if args.format != "text" or args.names or args.form:

@@ -9,12 +9,13 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 
 from reginspect.analyze import Fixes, session_report
+from reginspect.commands.arguments import have_settings
 from reginspect.errors import EXIT_USAGE, UserError
 from reginspect.ingest import fanout_workers, read_logs, source_name
 from reginspect.model import Attempt, Session, SourceBuilder
 from reginspect.report import render_parts
 from reginspect.results import AttemptSummary, Report, Suggestion
-from reginspect.suggest import FixOptions, SettingError, parse_setting, suggestions_for
+from reginspect.suggest import FixOptions, suggestions_for
 from reginspect.textsafe import printable
 
 HELP = (
@@ -70,16 +71,8 @@ def add_fix_arguments(parser: argparse.ArgumentParser) -> None:
 def fix_options(args: argparse.Namespace) -> FixOptions:
     """What the command line says of the two ends; a note on standard error for each name read
     as the x-mig series means it."""
-    have = []
-    for text in args.have:
-        try:
-            setting = parse_setting(text)
-        except SettingError as error:
-            raise UserError(f"--have: {error}") from None
-        for note in setting.notes:
-            print(f"reginspect: note: --have {printable(note)}", file=sys.stderr)
-        have.append(setting)
-    return FixOptions(tuple(have), args.src_cpu, args.dst_cpu, args.src_machine, args.dst_machine)
+    have = have_settings(args.have)
+    return FixOptions(have, args.src_cpu, args.dst_cpu, args.src_machine, args.dst_machine)
 
 
 def fixes_from_args(args: argparse.Namespace) -> Fixes:

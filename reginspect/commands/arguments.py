@@ -1,0 +1,31 @@
+"""What more than one sub-command reads from its command line the same way."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from reginspect.errors import UserError
+from reginspect.textsafe import printable
+
+if TYPE_CHECKING:
+    from reginspect.suggest import Setting
+
+
+def have_settings(texts: Sequence[str]) -> tuple[Setting, ...]:
+    """The ``--have PROP=IDS`` values; a note on standard error for each name read as the x-mig
+    series means it."""
+    # Imported here: `plan` loads the suggestion engine only once it runs.
+    from reginspect.suggest import SettingError, parse_setting
+
+    have = []
+    for text in texts:
+        try:
+            setting = parse_setting(text)
+        except SettingError as error:
+            raise UserError(f"--have: {error}") from None
+        for note in setting.notes:
+            print(f"reginspect: note: --have {printable(note)}", file=sys.stderr)
+        have.append(setting)
+    return tuple(have)
