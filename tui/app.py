@@ -50,6 +50,10 @@ class SessionChanged(Message):
 
 
 class ReginspectApp(App[int]):
+    """The app on ``logs`` (paths, or ``-`` for standard input), optionally two saved migration
+    streams (source, destination) and what the command line says of the two ends for the
+    fixes."""
+
     TITLE = "reginspect"
     CSS_PATH = ["app.tcss", "widgets.tcss"]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
@@ -320,21 +324,9 @@ def _size(path: str) -> int | None:
         return None
 
 
-def create_app(
-    logs: Sequence[str],
-    *,
-    poll: bool = False,
-    stdin_fd: int | None = None,
-    watch: bool = True,
-    streams: Sequence[str] = (),
-    fix_options: FixOptions | None = None,
-) -> ReginspectApp:
-    """The app on ``logs`` (paths, or ``-`` for standard input), optionally two saved migration
-    streams (source, destination) and what the command line says of the two ends for the
-    fixes: the CLI and the tests use this."""
-    return ReginspectApp(
-        logs, poll=poll, stdin_fd=stdin_fd, watch=watch, streams=streams, fix_options=fix_options
-    )
+# The factory the CLI and the tests share: the constructor itself, so that the two cannot
+# drift apart.
+create_app = ReginspectApp
 
 
 def _free_stdin_for_keys() -> int:
