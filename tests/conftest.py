@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import lzma
 import os
+import random
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +81,21 @@ KVM_CASES = corpus_cases("kvm")
 def require_corpus() -> None:
     if not CASES:
         pytest.fail(f"the QEMU corpus is not at {BUNDLED_CORPUS}: the checkout is incomplete")
+
+
+def append_in_pieces(
+    path: Path, content: bytes, rng: random.Random, largest: int, pauses: Sequence[float] = ()
+) -> None:
+    """Append ``content`` to ``path`` as a writer does: unbuffered pieces of 1 to ``largest``
+    bytes, each followed by a pause drawn from ``pauses`` (none when empty)."""
+    position = 0
+    with path.open("ab", buffering=0) as out:
+        while position < len(content):
+            size = rng.randint(1, largest)
+            out.write(content[position : position + size])
+            position += size
+            if pauses:
+                time.sleep(rng.choice(pauses))
 
 
 @pytest.fixture

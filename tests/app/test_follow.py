@@ -18,6 +18,7 @@ from reginspect.analyze import summarize
 from reginspect.ingest import read_logs
 from reginspect.results import Outcome
 from tests.app.conftest import COUNTS, FAILED, SUCCEEDED, data
+from tests.conftest import append_in_pieces
 from tui.follow import SourceReader, Watcher, wait_until
 from tui.store import Source, SourceStatus, Store
 
@@ -89,14 +90,8 @@ def follow(request: pytest.FixtureRequest) -> Iterator[type[Follow]]:
         item.close()
 
 
-def _append_in_pieces(path: Path, content: bytes, seed: int = 1) -> None:
-    rng = random.Random(seed)
-    position = 0
-    with path.open("ab", buffering=0) as out:
-        while position < len(content):
-            size = rng.randint(1, 4000)
-            out.write(content[position : position + size])
-            position += size
+def _append_in_pieces(path: Path, content: bytes) -> None:
+    append_in_pieces(path, content, random.Random(1), largest=4000)
 
 
 def test_waits_for_a_file_then_follows_it_written_in_pieces(

@@ -12,7 +12,7 @@ import pytest
 
 from reginspect.analyze import attempt_result
 from reginspect.ingest import read_logs
-from tests.conftest import CORPUS, require_corpus
+from tests.conftest import CORPUS, append_in_pieces, require_corpus
 from tests.e2e.tmux import REGINSPECT, Terminal
 
 pytestmark = pytest.mark.e2e
@@ -36,16 +36,6 @@ def _extra_names(path: Path) -> list[str]:
         key=lambda register: register.kvm_id,
     )
     return [register.name for register in registers]
-
-
-def _append_in_pieces(path: Path, content: bytes, rng: random.Random) -> None:
-    position = 0
-    with path.open("ab", buffering=0) as log:
-        while position < len(content):
-            size = rng.randint(1, 3000)
-            log.write(content[position : position + size])
-            position += size
-            time.sleep(rng.choice([0, 0, 0.001, 0.01]))
 
 
 def _start(tmp_path: Path, arguments: str, *, before: str = "") -> Terminal:
@@ -84,7 +74,7 @@ def test_follows_a_log_through_its_life(tmp_path: Path, poll: bool) -> None:
 
         # The rest of the failure log arrives in random pieces; the extra registers' names
         # appear within 1 s.
-        _append_in_pieces(log, content[len(first) :], rng)
+        append_in_pieces(log, content[len(first) :], rng, largest=3000, pauses=(0, 0, 0.001, 0.01))
         names = names[:3]
         delay = terminal.wait_for(lambda s: all(n in s for n in names), 1.0, f"{names}")
         print(f"extra register names on screen {delay * 1000:.0f} ms after the last write")
