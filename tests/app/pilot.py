@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from textual.app import App
 from textual.pilot import Pilot
 
 from tui.app import ReginspectApp
+
+
+class SnapCompare(Protocol):
+    """The ``snap_compare`` fixture of pytest-textual-snapshot, as the tests call it."""
+
+    def __call__(
+        self,
+        app: object,
+        press: tuple[str, ...] = (),
+        terminal_size: tuple[int, int] = (80, 24),
+        run_before: Callable[[Pilot[int]], Awaitable[None]] | None = None,
+    ) -> bool: ...
 
 
 async def ready(pilot: Pilot[int]) -> ReginspectApp:
@@ -17,7 +33,7 @@ async def ready(pilot: Pilot[int]) -> ReginspectApp:
     return app
 
 
-def screen_text(app: ReginspectApp) -> str:
+def screen_text(app: App[Any]) -> str:
     """What the terminal shows, as plain text (no styles)."""
     strips = app.screen._compositor.render_strips()
     return "\n".join("".join(segment.text for segment in strip) for strip in strips)

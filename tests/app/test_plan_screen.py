@@ -3,14 +3,16 @@ registers in the main screen's register table; `f` shows the fix for the whole s
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import OptionList
 
 from reginspect.plan import PairVerdict, Plan, PlanOptions, pair_registers, plan_files
+from tests.app.pilot import SnapCompare, screen_text
 from tests.conftest import KVM_CASES
 from tui.plan_app import PlanApp
 from tui.widgets.pair_summary import PairSummary
@@ -34,20 +36,22 @@ def kvm_plan(*, qemu: tuple[str, ...] = ("11.1",), hostile: bool = False) -> Pla
     )
 
 
+@contextlib.asynccontextmanager
+async def plan_screen(plan: Plan) -> AsyncIterator[tuple[PlanApp, Pilot[int]]]:
+    """The app on ``plan``, running at SIZE, once it has drawn its first screen."""
+    app = PlanApp(plan)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        yield app, pilot
+
+
 def shown_ids(app: PlanApp) -> list[int]:
     return sorted(row.kvm_id for row in app.screen.query_one("#table", RegisterTable).shown)
 
 
-def screen_text(app: PlanApp) -> str:
-    strips = app.screen._compositor.render_strips()
-    return "\n".join("".join(segment.text for segment in strip) for strip in strips)
-
-
 async def test_the_grid_has_a_row_per_source_and_starts_on_a_failing_direction() -> None:
     plan = kvm_plan()
-    app = PlanApp(plan)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with plan_screen(plan) as (app, _):
         matrix = app.screen.query_one("#matrix", PlanMatrix)
         assert matrix.row_count == len(plan.inputs)
         assert len(matrix.columns) == len(plan.inputs) + 1
@@ -60,9 +64,7 @@ async def test_the_grid_has_a_row_per_source_and_starts_on_a_failing_direction()
 
 async def test_moving_onto_a_cell_lists_that_directions_registers() -> None:
     plan = kvm_plan()
-    app = PlanApp(plan)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with plan_screen(plan) as (app, pilot):
         matrix = app.screen.query_one("#matrix", PlanMatrix)
         for source, destination in ((0, 1), (1, 0), (2, 1), (0, 2)):
             matrix.select_pair(source, destination)
@@ -92,9 +94,7 @@ async def test_moving_onto_a_cell_lists_that_directions_registers() -> None:
 
 
 async def test_enter_takes_the_keys_to_the_directions_registers() -> None:
-    app = PlanApp(kvm_plan())
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with plan_screen(kvm_plan()) as (app, pilot):
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.focused, RegisterTable)
@@ -104,9 +104,7 @@ async def test_enter_takes_the_keys_to_the_directions_registers() -> None:
 
 async def test_f_shows_the_fix_for_the_whole_set() -> None:
     plan = kvm_plan()
-    app = PlanApp(plan)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with plan_screen(plan) as (app, pilot):
         await pilot.press("f")
         await pilot.pause()
         listing = app.screen.query_one("#suggestion-list", OptionList)
@@ -120,30 +118,16 @@ async def test_f_shows_the_fix_for_the_whole_set() -> None:
 
 async def test_quit_returns_the_plans_exit_status() -> None:
     plan = kvm_plan()
-    app = PlanApp(plan)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with plan_screen(plan) as (app, pilot):
         await pilot.press("q")
     assert app.return_value == plan.exit_status == 1
 
 
 async def test_labels_are_shown_as_the_characters_they_are() -> None:
-    app = PlanApp(kvm_plan(hostile=True))
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+    async with plan_screen(kvm_plan(hostile=True)) as (app, _):
         text = screen_text(app)
         assert "\\x1b]52" in text
         assert "[bold]" in text
-
-
-class SnapCompare(Protocol):
-    def __call__(
-        self,
-        app: object,
-        press: tuple[str, ...] = (),
-        terminal_size: tuple[int, int] = (80, 24),
-        run_before: Callable[[Pilot[int]], Awaitable[None]] | None = None,
-    ) -> bool: ...
 
 
 def test_plan_screen(snap_compare: SnapCompare, in_tmp: Path) -> None:

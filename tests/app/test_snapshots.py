@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Protocol
 
 from textual.pilot import Pilot
 
@@ -22,23 +21,13 @@ from tests.app.conftest import (
     hostile_log,
     two_cpu_log,
 )
-from tests.app.pilot import ready
+from tests.app.pilot import SnapCompare, ready
 from tests.app.sessions import libvirt_session
 from tui.app import create_app
 
 WIDE = (110, 34)
 NARROW = (80, 24)
 SESSION = (130, 36)
-
-
-class SnapCompare(Protocol):
-    def __call__(
-        self,
-        app: object,
-        press: tuple[str, ...] = (),
-        terminal_size: tuple[int, int] = (80, 24),
-        run_before: Callable[[Pilot[int]], Awaitable[None]] | None = None,
-    ) -> bool: ...
 
 
 def keys(*pressed: str) -> Callable[[Pilot[int]], Awaitable[None]]:
