@@ -86,15 +86,22 @@ def candidate_lines(
     end: int | None = None,
     needles: tuple[bytes, ...] = NEEDLES,
     finder: LineFinder | None = None,
+    *,
+    dense: bool = False,
 ) -> tuple[list[Candidate], int]:
     """The lines of ``buf[start:end]`` (complete lines only) that contain a needle, in order,
     and the number of newlines there. ``first_line`` and ``first_offset`` are the line number
     and input offset of ``buf[start]``.
 
     Pure and cheap: one C-level search per needle (or ``finder``'s, built for ``needles``), then
-    one newline count over the bytes, in pieces between the hits.
+    one newline count over the bytes, in pieces between the hits. ``dense``, for a piece where
+    most lines are candidates (a log of register messages): the piece is cut into lines at
+    once and each line tested, rather than a search per needle and the bookkeeping of every
+    hit (``finder`` unused). Same answers.
     """
     end = len(buf) if end is None else end
+    if dense:
+        return _each_line_tested(buf, first_line, first_offset, start, end, needles)
     found: list[Candidate] = []
     line = first_line
     previous = start
@@ -120,18 +127,10 @@ def _any_of(needles: tuple[bytes, ...]) -> Callable[[bytes], re.Match[bytes] | N
     return re.compile(b"|".join(re.escape(needle) for needle in needles)).search
 
 
-def dense_candidate_lines(
-    buf: bytes,
-    first_line: int,
-    first_offset: int,
-    start: int = 0,
-    end: int | None = None,
-    needles: tuple[bytes, ...] = NEEDLES,
+def _each_line_tested(
+    buf: bytes, first_line: int, first_offset: int, start: int, end: int, needles: tuple[bytes, ...]
 ) -> tuple[list[Candidate], int]:
-    """``candidate_lines`` for a piece where most lines are candidates (a log of register
-    messages): the piece cut into lines at once and each line tested, rather than a search per
-    needle and the bookkeeping of every hit. Same answers."""
-    end = len(buf) if end is None else end
+    """``candidate_lines``' answer for a dense piece."""
     found: list[Candidate] = []
     number = first_line
     position = start
@@ -274,7 +273,7 @@ class LogParser:
     def _scan_dense(
         self, buf: bytes, start: int, stop: int, line: int, shift: int, events: list[LogEvent]
     ) -> None:
-        """``_scan`` of a piece where most lines matter (``dense_candidate_lines``' way), with
+        """``_scan`` of a piece where most lines matter (``candidate_lines``' dense way), with
         the commonest case inline: a message met before, found by its bytes."""
         pieces = buf[start:stop].split(b"\n")
         if not pieces[-1]:

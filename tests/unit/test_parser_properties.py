@@ -7,7 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parsers.logparse import LogParser, candidate_lines, dense_candidate_lines, parse_bytes
+from parsers.logparse import LogParser, candidate_lines, parse_bytes
 from reginspect.analyze import session_report
 from reginspect.model import Session
 from reginspect.report import report_json
@@ -145,4 +145,4 @@ def test_dense_and_sparse_candidate_searches_agree(
     buf = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
     start = min(skip, len(buf))
     start = buf.rfind(b"\n", 0, start) + 1  # a line start, as the parser gives
-    assert dense_candidate_lines(buf, 7, 100, start) == candidate_lines(buf, 7, 100, start)
+    assert candidate_lines(buf, 7, 100, start, dense=True) == candidate_lines(buf, 7, 100, start)
