@@ -63,6 +63,8 @@ _CPREG_VALUES: Final = "cpreg_vmstate_values"
 _UNSUPPORTED_CAPABILITIES: Final = ("mapped-ram", "x-ignore-shared")
 _BE64: Final = struct.Struct(">Q")
 _CONTROL: Final = tuple(bytes([byte]) for byte in range(0x20))
+_BE16: Final = struct.Struct(">H")
+_BE32: Final = struct.Struct(">I")
 _RUN: Final = 4096  # records checked at once when skipping a run of RAM records
 
 
@@ -309,23 +311,20 @@ class _Parser:
         self.pos += 1
         return value
 
-    def be16(self) -> int:
-        self.need(2)
-        value: int = struct.unpack_from(">H", self.data, self.pos)[0]
-        self.pos += 2
+    def _big_endian(self, layout: struct.Struct) -> int:
+        self.need(layout.size)
+        value: int = layout.unpack_from(self.data, self.pos)[0]
+        self.pos += layout.size
         return value
+
+    def be16(self) -> int:
+        return self._big_endian(_BE16)
 
     def be32(self) -> int:
-        self.need(4)
-        value: int = struct.unpack_from(">I", self.data, self.pos)[0]
-        self.pos += 4
-        return value
+        return self._big_endian(_BE32)
 
     def be64(self) -> int:
-        self.need(8)
-        value: int = struct.unpack_from(">Q", self.data, self.pos)[0]
-        self.pos += 8
-        return value
+        return self._big_endian(_BE64)
 
     def raw(self, count: int) -> bytes:
         self.need(count)
