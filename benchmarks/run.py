@@ -524,10 +524,10 @@ def bench_tui(
     return child
 
 
-def _vmrss_mb() -> float:
+def _vmrss_mb(field: str = "VmRSS:") -> float:
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field):
                 return round(int(line.split()[1]) * 1024 / MB, 1)
     return 0.0
 
@@ -624,7 +624,9 @@ async def _tui_measure(plan: dict[str, Any], started: float) -> dict[str, Any]:
                     for stage in stages:
                         stages[stage].append((seen.get(stage, now) - appended) * 1000)
         result["rss_after_appends_mb"] = _vmrss_mb()
-    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MB, 1)
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child started by a big
+    # benchmark process would report that process's size as its own.
+    result["peak_rss_mb"] = _vmrss_mb("VmHWM:")
     # The first read's worker processes (gone by now): the largest one's peak.
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / MB
     result["worker_peak_rss_mb"] = round(children, 1)
