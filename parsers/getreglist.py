@@ -33,15 +33,15 @@ from parsers.regids import (
     FW_FEAT_BASE,
     GROUP_CORE,
     GROUP_DEMUX,
-    GROUP_SVE,
     SIZE_U32,
-    SIZE_U256,
-    SIZE_U2048,
     SVE_VLS,
     RegisterIdError,
     check_fields,
     format_id,
     split_id,
+    sve_ffr_id,
+    sve_preg_id,
+    sve_zreg_id,
     sysreg_id,
 )
 
@@ -159,16 +159,12 @@ def register_id(match: re.Match[str]) -> int:
         return SVE_VLS
     if groups["zreg"] is not None:
         n, piece = _numbers(groups["zreg"])
-        check_fields(n=(n, 31), slice=(piece, 31))
-        return ARM64_BASE | SIZE_U2048 << 52 | GROUP_SVE << 16 | n << 5 | piece
+        return sve_zreg_id(n, piece)
     if groups["preg"] is not None:
         n, piece = _numbers(groups["preg"])
-        check_fields(n=(n, 15), slice=(piece, 31))
-        return ARM64_BASE | SIZE_U256 << 52 | GROUP_SVE << 16 | 0x400 | n << 5 | piece
+        return sve_preg_id(n, piece)
     if groups["ffr"] is not None:
-        piece = int(groups["ffr"])
-        check_fields(slice=(piece, 31))
-        return ARM64_BASE | SIZE_U256 << 52 | GROUP_SVE << 16 | 0x600 | piece
+        return sve_ffr_id(int(groups["ffr"]))
     kvm_id = int(groups["hex"], 16)
     split_id(kvm_id)
     return kvm_id

@@ -15,23 +15,21 @@ from typing import Final, NamedTuple
 
 from parsers import catalogue
 from parsers.regids import (
-    ARM64_BASE,
     FW_BASE,
     FW_FEAT_BASE,
     GROUP_CORE,
     GROUP_DEMUX,
-    GROUP_SVE,
     MAX_HEX_DIGITS,
-    SIZE_U256,
-    SIZE_U2048,
     SVE_VLS,
     Accel,
     RegisterIdError,
-    check_fields,
     cp_id,
     format_id,
     qemu_key_to_kvm_id,
     split_id,
+    sve_ffr_id,
+    sve_preg_id,
+    sve_zreg_id,
     sysreg_id,
 )
 
@@ -94,16 +92,12 @@ def _ref_from_match(match: re.Match[str]) -> RegisterRef:
         return RegisterRef(kvm_id, "kvm-text", text, Accel.KVM)
     if kind == "zreg":
         n, i = int(match.group("z_n")[:4]), int(match.group("z_i")[:4])
-        check_fields(n=(n, 31), slice=(i, 31))
-        return RegisterRef(_sve(SIZE_U2048, n << 5 | i), "kvm-text", text, Accel.KVM)
+        return RegisterRef(sve_zreg_id(n, i), "kvm-text", text, Accel.KVM)
     if kind == "preg":
         n, i = int(match.group("p_n")[:4]), int(match.group("p_i")[:4])
-        check_fields(n=(n, 15), slice=(i, 31))
-        return RegisterRef(_sve(SIZE_U256, 0x400 | n << 5 | i), "kvm-text", text, Accel.KVM)
+        return RegisterRef(sve_preg_id(n, i), "kvm-text", text, Accel.KVM)
     if kind == "ffr":
-        i = int(match.group("f_i")[:4])
-        check_fields(slice=(i, 31))
-        return RegisterRef(_sve(SIZE_U256, 0x600 | i), "kvm-text", text, Accel.KVM)
+        return RegisterRef(sve_ffr_id(int(match.group("f_i")[:4])), "kvm-text", text, Accel.KVM)
     if kind == "vls":
         return RegisterRef(SVE_VLS, "kvm-text", text, Accel.KVM)
     if kind == "generic":
@@ -132,10 +126,6 @@ def _index(digits: str) -> int:
     if value > 0xFFFF or len(digits) > 8:
         raise RegisterIdError(f"register number {digits[:12]} is out of range (0..65535).")
     return value
-
-
-def _sve(size: int, index: int) -> int:
-    return ARM64_BASE | size << 52 | GROUP_SVE << 16 | index
 
 
 def _ref_from_hex(digits: str, text: str) -> RegisterRef:

@@ -77,6 +77,24 @@ def sysreg_fields(index: int) -> tuple[int, int, int, int, int]:
     return (index >> 14, index >> 11 & 7, index >> 7 & 15, index >> 3 & 15, index & 7)
 
 
+def sve_zreg_id(n: int, piece: int) -> int:
+    """KVM_REG_ARM64_SVE_ZREG(n, i): slice ``piece`` of the SVE vector register Zn."""
+    check_fields(n=(n, 31), slice=(piece, 31))
+    return ARM64_BASE | SIZE_U2048 << 52 | GROUP_SVE << 16 | n << 5 | piece
+
+
+def sve_preg_id(n: int, piece: int) -> int:
+    """KVM_REG_ARM64_SVE_PREG(n, i): slice ``piece`` of the SVE predicate register Pn."""
+    check_fields(n=(n, 15), slice=(piece, 31))
+    return ARM64_BASE | SIZE_U256 << 52 | GROUP_SVE << 16 | 0x400 | n << 5 | piece
+
+
+def sve_ffr_id(piece: int) -> int:
+    """KVM_REG_ARM64_SVE_FFR(i): slice ``piece`` of the SVE first-fault register."""
+    check_fields(slice=(piece, 31))
+    return ARM64_BASE | SIZE_U256 << 52 | GROUP_SVE << 16 | 0x600 | piece
+
+
 def cp_id(
     cp: int, opc1: int, crn: int, crm: int, opc2: int, *, is64: bool = False, ns: bool = True
 ) -> int:
