@@ -23,19 +23,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
+from parsers import regids
 from parsers.catalogue import describe
 from parsers.logevents import MessageKind, Status
-from parsers.regids import (
-    GROUP_CORE,
-    GROUP_DEMUX,
-    GROUP_FW,
-    GROUP_FW_FEAT,
-    GROUP_SVE,
-    GROUP_SYSREG,
-    Accel,
-    RegisterIdError,
-    format_id,
-)
+from parsers.regids import Accel, RegisterIdError, format_id
 from parsers.stream import Buffer, looks_like_stream, parse_stream
 from reginspect.analyze import id_accel
 from reginspect.errors import UserError
@@ -50,11 +41,15 @@ SPILL_SIZE: Final = 64 << 20
 MAX_LIST_SIZE: Final = 64 << 20
 # QEMU migrates every register KVM lists but the core and SVE ones, which travel in the cpu
 # section's own fields (kvm_arm_reg_syncs_via_cpreg_list()).
-NOT_MIGRATED_GROUPS: Final = frozenset({GROUP_CORE, GROUP_SVE})
+NOT_MIGRATED_GROUPS: Final = frozenset({regids.GROUP_CORE, regids.GROUP_SVE})
 # The groups `get-reg-list --list` shows whenever the host has them: it leaves DEMUX out
 # (--list-filtered prints those alone).
-GET_REG_LIST_GROUPS: Final = frozenset({GROUP_SYSREG, GROUP_FW, GROUP_FW_FEAT})
-GROUP_NAMES: Final = {GROUP_DEMUX: "DEMUX (CCSIDR)", GROUP_FW: "firmware", GROUP_SYSREG: "system"}
+GET_REG_LIST_GROUPS: Final = frozenset({regids.GROUP_SYSREG, regids.GROUP_FW, regids.GROUP_FW_FEAT})
+GROUP_NAMES: Final = {
+    regids.GROUP_DEMUX: "DEMUX (CCSIDR)",
+    regids.GROUP_FW: "firmware",
+    regids.GROUP_SYSREG: "system",
+}
 
 
 @dataclass(slots=True)
@@ -280,7 +275,7 @@ def _from_get_reg_list(name: str, data: Buffer) -> RegisterList:
     if not kept:
         raise UserError(f"{name}: the list holds no register QEMU migrates in its register list.")
     groups = {(kvm_id >> 16) & 0xFFF for kvm_id in kept}
-    covers = GET_REG_LIST_GROUPS | (groups & {GROUP_DEMUX})
+    covers = GET_REG_LIST_GROUPS | (groups & {regids.GROUP_DEMUX})
     return RegisterList(
         name, "get-reg-list", {0: dict.fromkeys(kept)}, None, problems, False, frozenset(covers)
     )
