@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from textual.app import App
 from textual.pilot import Pilot
 
-from tui.app import ReginspectApp
+from reginspect.suggest import FixOptions
+from tui.app import ReginspectApp, create_app
 
 
 class SnapCompare(Protocol):
@@ -31,6 +33,22 @@ async def ready(pilot: Pilot[int]) -> ReginspectApp:
     await pilot.pause()
     await pilot.pause()
     return app
+
+
+@contextlib.asynccontextmanager
+async def app_ready(
+    logs: Sequence[str],
+    size: tuple[int, int],
+    *,
+    streams: Sequence[str] = (),
+    fix_options: FixOptions | None = None,
+) -> AsyncIterator[tuple[ReginspectApp, Pilot[int]]]:
+    """The app the CLI makes on ``logs``, running in a terminal of ``size``, once it is
+    ``ready``."""
+    app = create_app(logs, streams=streams, fix_options=fix_options)
+    async with app.run_test(size=size) as pilot:
+        await ready(pilot)
+        yield app, pilot
 
 
 def screen_text(app: App[Any]) -> str:

@@ -26,7 +26,7 @@ from tests.app.conftest import (
     hostile_log,
     two_cpu_log,
 )
-from tests.app.pilot import ready, screen_text
+from tests.app.pilot import app_ready, ready, screen_text
 from tui.app import ReginspectApp, create_app
 from tui.screens.help import HelpScreen
 from tui.widgets.attempt_navigator import AttemptNavigator, Target
@@ -62,9 +62,7 @@ def _active_view(app: object) -> str:
 
 
 async def test_failed_log_names_the_extra_registers(in_data: Path) -> None:
-    app = create_app([FAILED])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready([FAILED], SIZE) as (app, _):
         table = app.main.query_one(RegisterTable)
         assert len(table.shown) == 88
         assert {row.status for row in table.shown} == {Status.EXTRA}
@@ -79,9 +77,8 @@ async def test_failed_log_names_the_extra_registers(in_data: Path) -> None:
 
 
 async def test_status_tabs_switch_with_brackets(in_data: Path) -> None:
-    app = create_app([FAILED, FAILED_TRACE])  # stderr and -D trace of one QEMU: one attempt
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    # The standard error and -D trace file of one QEMU: one attempt.
+    async with app_ready([FAILED, FAILED_TRACE], SIZE) as (app, pilot):
         tabs = app.main.query_one(StatusTabs)
         table = app.main.query_one(RegisterTable)
         assert tabs.status is Status.EXTRA
@@ -117,9 +114,7 @@ async def test_tab_underline_slides_only_when_the_user_switches(
         animate(self, attribute, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Underline, "animate", spy)
-    app = create_app([FAILED])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready([FAILED], SIZE) as (app, pilot):
         tabs = app.main.query_one(StatusTabs)
         assert tabs.status is Status.EXTRA
         tabs.set_counts({Status.MISSING: 12345, Status.EXTRA: 88})  # Extra moves right
@@ -139,9 +134,7 @@ async def test_tab_underline_slides_only_when_the_user_switches(
 
 
 async def test_type_to_filter(in_data: Path) -> None:
-    app = create_app([FAILED])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready([FAILED], SIZE) as (app, pilot):
         table = app.main.query_one(RegisterTable)
         target = table.shown[20]
         needle = target.id_text[-5:].upper()  # typing starts with a capital or a digit
@@ -163,9 +156,7 @@ async def test_type_to_filter(in_data: Path) -> None:
 
 
 async def test_lower_case_letters_stay_commands(in_data: Path) -> None:
-    app = create_app([FAILED])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready([FAILED], SIZE) as (app, pilot):
         await pilot.press("s")
         await pilot.pause()
         assert _active_view(app) == "suggestions"
@@ -173,9 +164,7 @@ async def test_lower_case_letters_stay_commands(in_data: Path) -> None:
 
 
 async def test_search_finds_registers_across_tabs(in_data: Path) -> None:
-    app = create_app([FAILED])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready([FAILED], SIZE) as (app, pilot):
         table = app.main.query_one(RegisterTable)
         tabs = app.main.query_one(StatusTabs)
         await pilot.press("left_square_bracket")  # Missing: empty here
@@ -204,9 +193,7 @@ async def test_search_finds_registers_across_tabs(in_data: Path) -> None:
 
 
 async def test_sort_by_column_and_key(in_data: Path) -> None:
-    app = create_app([FAILED])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready([FAILED], SIZE) as (app, pilot):
         table = app.main.query_one(RegisterTable)
         ids = [row.kvm_id for row in table.shown]
         assert ids == sorted(ids)
@@ -224,9 +211,7 @@ async def test_sort_by_column_and_key(in_data: Path) -> None:
 
 
 async def test_sort_mark_moves_when_the_order_does_not_change(in_data: Path) -> None:
-    app = create_app([FAILED])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready([FAILED], SIZE) as (app, pilot):
         await pilot.press("right_square_bracket")  # Matched: no row to reorder
         await pilot.press("o")
         await pilot.pause()
@@ -237,9 +222,7 @@ async def test_sort_mark_moves_when_the_order_does_not_change(in_data: Path) -> 
 
 
 async def test_detail_pane_shows_fields_lines_tolerance_and_fix(in_data: Path) -> None:
-    app = create_app([FAILED])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready([FAILED], SIZE) as (app, pilot):
         table = app.main.query_one(RegisterTable)
         await pilot.press("down", "down")
         await pilot.pause()
@@ -267,9 +250,7 @@ async def test_attempt_summary_counts_the_lines_not_understood(in_tmp: Path) -> 
     )
     first, rest = data(FAILED).split(b"\n", 1)
     Path("odd.log").write_bytes(first + b"\n" + unknown + rest)
-    app = create_app(["odd.log"])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready(["odd.log"], SIZE) as (app, _):
         result = app.view.result(0)
         assert result is not None
         text = app.main.query_one(RegisterDetail).summary(result, "").plain
@@ -278,9 +259,7 @@ async def test_attempt_summary_counts_the_lines_not_understood(in_tmp: Path) -> 
 
 
 async def test_jump_to_the_register_line_and_back(in_data: Path) -> None:
-    app = create_app([FAILED])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready([FAILED], SIZE) as (app, pilot):
         table = app.main.query_one(RegisterTable)
         await pilot.press("down", "down", "down")
         row = table.current
@@ -303,9 +282,7 @@ async def test_jump_to_the_register_line_and_back(in_data: Path) -> None:
 
 
 async def test_raw_log_keys(in_data: Path) -> None:
-    app = create_app([COUNTS])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready([COUNTS], SIZE) as (app, pilot):
         await pilot.press("l")
         await pilot.pause()
         raw = app.main.query_one(RawLogView)
@@ -336,9 +313,7 @@ async def test_raw_log_keys(in_data: Path) -> None:
 
 
 async def test_raw_log_search(in_data: Path) -> None:
-    app = create_app([COUNTS])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready([COUNTS], SIZE) as (app, pilot):
         await pilot.press("l", "g", "slash", *"invalid value", "enter")
         raw = app.main.query_one(RawLogView)
         for _ in range(50):
@@ -354,9 +329,8 @@ async def test_raw_log_search(in_data: Path) -> None:
 async def test_suggestion_is_copied_with_one_key(in_data: Path) -> None:
     from tests.conftest import SAMPLES
 
-    app = create_app([str(SAMPLES / "xmig-kvm-forward.log")])  # an x-mig build's log
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    log = str(SAMPLES / "xmig-kvm-forward.log")  # an x-mig build's log
+    async with app_ready([log], SIZE) as (app, pilot):
         await pilot.press("s")
         await pilot.pause()
         pane = app.main.query_one(SuggestionsPane)
@@ -375,9 +349,8 @@ async def test_suggestion_is_copied_with_one_key(in_data: Path) -> None:
 
 
 async def test_a_tolerance_patch_is_copied_whole(in_data: Path) -> None:
-    app = create_app([FAILED])  # stock QEMU 11.1: upstream's tolerances, not the properties
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    # Stock QEMU 11.1: upstream's tolerances, not the properties.
+    async with app_ready([FAILED], SIZE) as (app, pilot):
         await pilot.press("s", "c")
         await pilot.pause()
         lines = app.clipboard.splitlines()
@@ -388,9 +361,7 @@ async def test_a_tolerance_patch_is_copied_whole(in_data: Path) -> None:
 
 
 async def test_counts_only_panel(in_data: Path) -> None:
-    app = create_app([COUNTS])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready([COUNTS], SIZE) as (app, pilot):
         assert app.view.summaries[0].naming is Naming.COUNTS
         panel = app.main.query_one(CountsPanel)
         assert panel.display
@@ -408,9 +379,7 @@ async def test_counts_only_panel(in_data: Path) -> None:
 
 
 async def test_help_screen(in_data: Path) -> None:
-    app = create_app([FAILED])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready([FAILED], SIZE) as (app, pilot):
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
@@ -421,9 +390,7 @@ async def test_help_screen(in_data: Path) -> None:
 
 
 async def test_command_palette_commands(in_data: Path) -> None:
-    app = create_app([FAILED])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready([FAILED], SIZE) as (app, pilot):
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"show raw log")
@@ -434,9 +401,7 @@ async def test_command_palette_commands(in_data: Path) -> None:
 
 
 async def test_themes(in_data: Path) -> None:
-    app = create_app([FAILED])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready([FAILED], SIZE) as (app, pilot):
         for theme in ("textual-light", "nord", "gruvbox", "textual-dark"):
             app.theme = theme
             await pilot.pause()
@@ -445,9 +410,7 @@ async def test_themes(in_data: Path) -> None:
 
 async def test_pause_freezes_the_screen_not_the_reading(in_tmp: Path) -> None:
     Path("dst.log").write_bytes(b"")
-    app = create_app(["dst.log"])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready(["dst.log"], SIZE) as (app, pilot):
         await pilot.press("p")
         await pilot.pause()
         assert app.main.query_one(SessionHeader).paused
@@ -463,9 +426,7 @@ async def test_pause_freezes_the_screen_not_the_reading(in_tmp: Path) -> None:
 
 
 async def test_new_events_reach_the_screen_within_250_ms(in_tmp: Path) -> None:
-    app = create_app(["dst.log"])  # does not exist yet
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready(["dst.log"], SIZE) as (app, pilot):  # does not exist yet
         assert "Waiting for dst.log to be created" in screen_text(app)
         table = app.main.query_one(RegisterTable)
         delays = []
@@ -489,9 +450,7 @@ async def test_new_events_reach_the_screen_within_250_ms(in_tmp: Path) -> None:
 
 async def test_file_replaced_under_the_app(in_tmp: Path) -> None:
     Path("dst.log").write_bytes(data(FAILED))
-    app = create_app(["dst.log"])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready(["dst.log"], SIZE) as (app, pilot):
         assert _outcomes(app) == [Outcome.FAILED]
         with Path("dst.log").open("r+b") as log:
             log.truncate(0)
@@ -511,9 +470,7 @@ async def test_cursor_stays_only_on_a_register_the_user_chose(in_tmp: Path) -> N
     lines = data(FAILED).splitlines(keepends=True)
     without_lowest = b"".join(lines[1:])  # the rows are sorted by id: the first one is gone
     Path("dst.log").write_bytes(without_lowest)
-    app = create_app(["dst.log"])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready(["dst.log"], SIZE) as (app, pilot):
         table = app.main.query_one(RegisterTable)
 
         def read(registers: int) -> bool:
@@ -568,9 +525,7 @@ async def test_register_table_grows_in_place(in_tmp: Path) -> None:
     walk = [line for line in lines if b"handle_cpreg" in line]
     rest = [line for line in lines if b"handle_cpreg" not in line]
     Path("dst.log").write_bytes(b"".join(walk[::2]))
-    app = create_app(["dst.log"])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready(["dst.log"], SIZE) as (app, pilot):
         table = app.main.query_one(RegisterTable)
         assert len(table.shown) == 44
         await pilot.press(*["down"] * 5)
@@ -596,9 +551,7 @@ async def test_register_table_grows_in_place(in_tmp: Path) -> None:
 async def test_navigator_selects_attempts_and_cpus(in_tmp: Path) -> None:
     Path("two-cpus.log").write_bytes(two_cpu_log())
     Path("two-attempts.log").write_bytes(data(COUNTS) + data(SUCCEEDED))
-    app = create_app(["two-cpus.log"])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready(["two-cpus.log"], SIZE) as (app, pilot):
         navigator = app.main.query_one(AttemptNavigator)
         table = app.main.query_one(RegisterTable)
         assert navigator.target == Target(0, None)
@@ -609,9 +562,7 @@ async def test_navigator_selects_attempts_and_cpus(in_tmp: Path) -> None:
         assert navigator.target == Target(0, 1)
         assert len(table.shown) == 40
         assert str(app.main.query_one(StatusTabs).get_tab("extra").label) == "Extra (40)"  # type: ignore[union-attr]
-    app = create_app(["two-attempts.log"])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready(["two-attempts.log"], SIZE) as (app, pilot):
         navigator = app.main.query_one(AttemptNavigator)
         assert [a.outcome for a in app.view.summaries] == [Outcome.FAILED, Outcome.SUCCEEDED]
         assert navigator.target == Target(0, None)  # the latest failure, not the newest attempt
@@ -654,9 +605,7 @@ async def test_navigator_grows_with_the_log(in_tmp: Path) -> None:
     failure takes the selection until the user picks an attempt; a file read again from the
     start makes the tree again."""
     Path("dst.log").write_bytes(data(COUNTS))
-    app = create_app(["dst.log"])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready(["dst.log"], SIZE) as (app, pilot):
         navigator = app.main.query_one(AttemptNavigator)
         assert labels(navigator) == [("#0 failed 304/258 regs", [])]
         await _append(pilot, "dst.log", data(SUCCEEDED), 2)
@@ -701,9 +650,7 @@ async def test_standard_input(in_tmp: Path) -> None:
 
 
 async def test_quit_returns_zero(in_data: Path) -> None:
-    app = create_app([FAILED])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready([FAILED], SIZE) as (app, pilot):
         await pilot.press("q")
         await pilot.pause()
     assert app.return_value == 0
@@ -711,9 +658,7 @@ async def test_quit_returns_zero(in_data: Path) -> None:
 
 async def test_log_text_is_shown_literally(in_tmp: Path) -> None:
     Path("hostile.log").write_bytes(hostile_log())
-    app = create_app(["hostile.log"])
-    async with app.run_test(size=(140, 44)) as pilot:
-        await ready(pilot)
+    async with app_ready(["hostile.log"], (140, 44)) as (app, pilot):
         for keys in ((), ("j",)):  # the detail pane, then the raw view
             await pilot.press(*keys)
             await ready(pilot)
@@ -734,9 +679,7 @@ async def test_saved_streams_complete_the_failed_attempt(in_data: Path) -> None:
     require_corpus()
     case = CORPUS / "11.1-max-to-cortex-a57"
     pair = [str(case / "src.mig.xz"), str(case / "dst.mig.xz")]
-    app = create_app([FAILED], streams=pair)
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready([FAILED], SIZE, streams=pair) as (app, pilot):
         # No attempt of its own: the streams complete the log's failed one.
         assert [a.naming for a in app.view.summaries] == [Naming.STREAMS]
         assert _outcomes(app) == [Outcome.FAILED]
@@ -773,17 +716,13 @@ async def test_the_machine_type_reaches_the_suggestions(in_data: Path) -> None:
 
 
 async def test_one_stream_is_not_enough(in_data: Path) -> None:
-    app = create_app([FAILED], streams=["src.mig"])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready([FAILED], SIZE, streams=["src.mig"]) as (app, _):
         assert len(app.view.summaries) == 1
         assert any("--stream twice" in n.message for n in app._notifications)
 
 
 async def test_raw_view_switches_between_files(in_data: Path) -> None:
-    app = create_app([FAILED, FAILED_TRACE])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready([FAILED, FAILED_TRACE], SIZE) as (app, pilot):
         await pilot.press("l")
         await pilot.pause()
         raw = app.main.query_one(RawLogView)
@@ -799,9 +738,7 @@ async def test_raw_view_switches_between_files(in_data: Path) -> None:
 
 
 async def test_filter_knows_the_generic_sysreg_name(in_data: Path) -> None:
-    app = create_app([FAILED])
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+    async with app_ready([FAILED], SIZE) as (app, pilot):
         await pilot.press(*"S3_0_C1_C2_0")
         await pilot.pause()
         assert [row.name for row in app.main.query_one(RegisterTable).shown] == ["ZCR_EL1"]
