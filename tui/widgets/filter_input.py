@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
@@ -10,12 +12,11 @@ from textual.widgets import Input
 class FilterInput(Input):
     BINDINGS = [Binding("escape", "clear", "Clear filter", show=True)]
 
+    @dataclass
     class Done(Message):
         """Leave the box: ``cleared`` when the filter was dropped."""
 
-        def __init__(self, cleared: bool) -> None:
-            super().__init__()
-            self.cleared = cleared
+        cleared: bool
 
     def on_mount(self) -> None:
         if self.app.is_headless:

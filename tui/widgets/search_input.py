@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
@@ -10,10 +12,9 @@ from textual.widgets import Input
 class SearchInput(Input):
     BINDINGS = [Binding("escape", "cancel", "Cancel search", show=True)]
 
+    @dataclass
     class Search(Message):
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
+        text: str
 
     class Cancelled(Message):
         pass
