@@ -58,3 +58,13 @@ def hostile_log() -> bytes:
     """The failure whose first register line carries markup and OSC 52/SGR escapes."""
     lines = data(FAILED).splitlines(keepends=True)
     return HOSTILE + b"".join(lines[1:])
+
+
+@pytest.fixture
+def in_made_logs(in_tmp: Path) -> Path:
+    """``in_tmp`` holding the logs made from the small ones: ``two-cpus.log``,
+    ``two-attempts.log`` (the 7.2 failure, then the 11.1 success) and ``hostile.log``."""
+    (in_tmp / "two-cpus.log").write_bytes(two_cpu_log())
+    (in_tmp / "two-attempts.log").write_bytes(data(COUNTS) + data(SUCCEEDED))
+    (in_tmp / "hostile.log").write_bytes(hostile_log())
+    return in_tmp

@@ -17,15 +17,7 @@ from reginspect.advice import TRACE_OPTIONS_11
 from reginspect.analyze import summarize
 from reginspect.model import Naming
 from reginspect.results import Form, Outcome
-from tests.app.conftest import (
-    COUNTS,
-    FAILED,
-    FAILED_TRACE,
-    SUCCEEDED,
-    data,
-    hostile_log,
-    two_cpu_log,
-)
+from tests.app.conftest import COUNTS, FAILED, FAILED_TRACE, SUCCEEDED, data, two_cpu_log
 from tests.app.pilot import app_ready, ready, screen_text
 from tui.app import ReginspectApp, create_app
 from tui.screens.help import HelpScreen
@@ -548,9 +540,7 @@ async def test_register_table_grows_in_place(in_tmp: Path) -> None:
         assert table.shown[table.cursor_row].kvm_id == chosen.kvm_id
 
 
-async def test_navigator_selects_attempts_and_cpus(in_tmp: Path) -> None:
-    Path("two-cpus.log").write_bytes(two_cpu_log())
-    Path("two-attempts.log").write_bytes(data(COUNTS) + data(SUCCEEDED))
+async def test_navigator_selects_attempts_and_cpus(in_made_logs: Path) -> None:
     async with app_ready(["two-cpus.log"], SIZE) as (app, pilot):
         navigator = app.main.query_one(AttemptNavigator)
         table = app.main.query_one(RegisterTable)
@@ -656,8 +646,7 @@ async def test_quit_returns_zero(in_data: Path) -> None:
     assert app.return_value == 0
 
 
-async def test_log_text_is_shown_literally(in_tmp: Path) -> None:
-    Path("hostile.log").write_bytes(hostile_log())
+async def test_log_text_is_shown_literally(in_made_logs: Path) -> None:
     async with app_ready(["hostile.log"], (140, 44)) as (app, pilot):
         for keys in ((), ("j",)):  # the detail pane, then the raw view
             await pilot.press(*keys)

@@ -12,15 +12,7 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from tests.app.conftest import (
-    COUNTS,
-    FAILED,
-    FAILED_TRACE,
-    SUCCEEDED,
-    data,
-    hostile_log,
-    two_cpu_log,
-)
+from tests.app.conftest import COUNTS, FAILED, FAILED_TRACE, SUCCEEDED
 from tests.app.pilot import SnapCompare, ready
 from tests.app.sessions import libvirt_session
 from tui.app import create_app
@@ -111,26 +103,22 @@ def test_type_to_filter(snap_compare: SnapCompare, in_data: Path) -> None:
     assert snap_compare(app, terminal_size=WIDE, run_before=keys(*"APIA"))
 
 
-def test_untrusted_text_in_the_raw_view(snap_compare: SnapCompare, in_tmp: Path) -> None:
-    Path("hostile.log").write_bytes(hostile_log())
+def test_untrusted_text_in_the_raw_view(snap_compare: SnapCompare, in_made_logs: Path) -> None:
     app = create_app(["hostile.log"])
     assert snap_compare(app, terminal_size=WIDE, run_before=keys("j"))
 
 
-def test_untrusted_text_in_the_detail_pane(snap_compare: SnapCompare, in_tmp: Path) -> None:
-    Path("hostile.log").write_bytes(hostile_log())
+def test_untrusted_text_in_the_detail_pane(snap_compare: SnapCompare, in_made_logs: Path) -> None:
     app = create_app(["hostile.log"])
     assert snap_compare(app, terminal_size=(110, 44), run_before=keys())
 
 
-def test_two_attempts(snap_compare: SnapCompare, in_tmp: Path) -> None:
-    Path("two-attempts.log").write_bytes(data(COUNTS) + data(SUCCEEDED))
+def test_two_attempts(snap_compare: SnapCompare, in_made_logs: Path) -> None:
     app = create_app(["two-attempts.log"])
     assert snap_compare(app, terminal_size=WIDE, run_before=keys())
 
 
-def test_two_cpus(snap_compare: SnapCompare, in_tmp: Path) -> None:
-    Path("two-cpus.log").write_bytes(two_cpu_log())
+def test_two_cpus(snap_compare: SnapCompare, in_made_logs: Path) -> None:
     app = create_app(["two-cpus.log"])
 
     async def run(pilot: Pilot[int]) -> None:
