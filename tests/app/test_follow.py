@@ -94,6 +94,15 @@ def _append_in_pieces(path: Path, content: bytes) -> None:
     append_in_pieces(path, content, random.Random(1), largest=4000)
 
 
+def _following_the_failure(tmp_path: Path, follow: type[Follow]) -> tuple[Path, Follow]:
+    """``dst.log`` holding the 11.1 failure, followed until its 88 extra registers are read."""
+    path = tmp_path / "dst.log"
+    path.write_bytes(data(FAILED))
+    run = follow([str(path)])
+    assert wait_until(lambda: run.extra() == 88, TIMEOUT)
+    return path, run
+
+
 def test_waits_for_a_file_then_follows_it_written_in_pieces(
     tmp_path: Path, follow: type[Follow]
 ) -> None:
@@ -110,10 +119,7 @@ def test_waits_for_a_file_then_follows_it_written_in_pieces(
 
 
 def test_truncation_then_new_content_starts_over(tmp_path: Path, follow: type[Follow]) -> None:
-    path = tmp_path / "dst.log"
-    path.write_bytes(data(FAILED))
-    run = follow([str(path)])
-    assert wait_until(lambda: run.extra() == 88, TIMEOUT)
+    path, run = _following_the_failure(tmp_path, follow)
     # copytruncate, then the new QEMU writes more than was there: the size never looks smaller.
     with path.open("r+b") as out:
         out.truncate(0)
@@ -151,10 +157,7 @@ def test_copytruncate_then_a_longer_rewrite_with_the_same_start(
 
 
 def test_truncation_to_smaller(tmp_path: Path, follow: type[Follow]) -> None:
-    path = tmp_path / "dst.log"
-    path.write_bytes(data(FAILED))
-    run = follow([str(path)])
-    assert wait_until(lambda: run.extra() == 88, TIMEOUT)
+    path, run = _following_the_failure(tmp_path, follow)
     path.write_bytes(b"")
     assert wait_until(lambda: run.outcomes() == [] and run.source.index.size == 0, TIMEOUT)
     _append_in_pieces(path, data(SUCCEEDED))
@@ -176,10 +179,7 @@ def test_rotation_follows_the_new_file(tmp_path: Path, follow: type[Follow]) -> 
 
 
 def test_deleted_then_created_again(tmp_path: Path, follow: type[Follow]) -> None:
-    path = tmp_path / "dst.log"
-    path.write_bytes(data(FAILED))
-    run = follow([str(path)])
-    assert wait_until(lambda: run.extra() == 88, TIMEOUT)
+    path, run = _following_the_failure(tmp_path, follow)
     path.unlink()
     assert wait_until(lambda: run.source.status is SourceStatus.DELETED, TIMEOUT)
     assert run.extra() == 88  # what was read stays on screen
