@@ -23,6 +23,9 @@ PSCI_SAMPLE = SAMPLES / "kvm-11.1-k7.3-to-k6.12-psci-refused.dst.stderr"
 SCTLR2_SAMPLE = SAMPLES / "kvm-11.1-k6.12-to-k7.3-sctlr2-unknown-to-kvm.dst.stderr"
 FPMR_SAMPLE = SAMPLES / "kvm-11.1-to-10.0-cpu-fpmr-subsection.dst.stderr"
 TOLERATED_SAMPLE = SAMPLES / "kvm-11.1-k6.12-to-k7.3-tolerated.dst.stderr"
+# What QEMU prints when KVM refuses the incoming CPU state.
+CPU_LOAD_FAILED = "error while loading state for instance 0x0 of device 'cpu'"
+PUT_FAILED = "Failed to put registers after init: Invalid argument"
 KVM_SAMPLES = {
     PSCI_SAMPLE: "kvm-o72-k73-to-k612-q11",
     SCTLR2_SAMPLE: "kvm-k612-to-k73-q11",
@@ -38,10 +41,11 @@ def _report(path: Path) -> tuple[AttemptResult, list[Suggestion]]:
     return result, list(report.suggestions)
 
 
-def _log(tmp_path: Path, *lines: str) -> Path:
+def _report_of_lines(tmp_path: Path, *lines: str) -> tuple[AttemptResult, list[Suggestion]]:
+    """``_report`` of a destination's standard error holding ``lines``, as QEMU prints them."""
     path = tmp_path / "dst.stderr"
     path.write_text("".join(f"qemu-system-aarch64: {line}\n" for line in lines))
-    return path
+    return _report(path)
 
 
 @pytest.mark.parametrize("sample", list(KVM_SAMPLES), ids=lambda path: path.name)
@@ -119,14 +123,7 @@ def test_unreadable_device_state_is_not_a_register_problem() -> None:
 
 def test_qemu_10_2_names_the_refused_register_without_the_prefix(tmp_path: Path) -> None:
     refusal = "Could not set register op0:3 op1:0 crn:1 crm:0 op2:3: unknown to KVM"
-    log = _log(
-        tmp_path,
-        refusal,
-        "error while loading state for instance 0x0 of device 'cpu'",
-        refusal,
-        "Failed to put registers after init: Invalid argument",
-    )
-    result, suggestions = _report(log)
+    result, suggestions = _report_of_lines(tmp_path, refusal, CPU_LOAD_FAILED, refusal, PUT_FAILED)
     assert result.summary.outcome is Outcome.FAILED
     (refused,) = result.summary.refused
     assert (refused.kvm_id, refused.kind) == (SCTLR2_EL1, MessageKind.KVM_SET_UNKNOWN)
@@ -136,12 +133,7 @@ def test_qemu_10_2_names_the_refused_register_without_the_prefix(tmp_path: Path)
 
 
 def test_qemu_10_0_under_kvm_names_nothing_refused(tmp_path: Path) -> None:
-    log = _log(
-        tmp_path,
-        "error while loading state for instance 0x0 of device 'cpu'",
-        "Failed to put registers after init: Invalid argument",
-    )
-    result, _ = _report(log)
+    result, _ = _report_of_lines(tmp_path, CPU_LOAD_FAILED, PUT_FAILED)
     assert result.summary.outcome is Outcome.FAILED
     assert result.summary.refused == ()
     [said] = [text for text in result.advice if "Failed to put registers after init" in text]
@@ -149,19 +141,18 @@ def test_qemu_10_0_under_kvm_names_nothing_refused(tmp_path: Path) -> None:
 
 
 def test_a_refused_value_with_its_values(tmp_path: Path) -> None:
-    log = _log(
-        tmp_path,
-        "Could not set register system register op0:3 op1:0 crn:0 crm:7 op2:3 to 1111 (is 101)",
-        "Failed to put registers after init: Invalid argument",
+    refusal = (
+        "Could not set register system register op0:3 op1:0 crn:0 crm:7 op2:3 to 1111 (is 101)"
     )
-    result, _ = _report(log)
+    result, _ = _report_of_lines(tmp_path, refusal, PUT_FAILED)
     [said] = [text for text in result.advice if "refused the value of" in text]
     assert "ID_AA64MMFR3_EL1 (0x1111 in the stream, 0x101 here)" in said
 
 
 def test_psci_version_kvm_lacks_at_start_up(tmp_path: Path) -> None:
-    log = _log(tmp_path, "KVM in this kernel does not support PSCI version 1.3")
-    result, suggestions = _report(log)
+    result, suggestions = _report_of_lines(
+        tmp_path, "KVM in this kernel does not support PSCI version 1.3"
+    )
     assert result.summary.outcome is Outcome.FAILED
     assert result.summary.psci_unsupported == "1.3"
     assert "PSCI 1.3" in result.summary.outcome_detail
@@ -177,12 +168,11 @@ def test_the_way_back_under_tcg_fails_on_what_11_1_tolerates_under_kvm_only(
     tmp_path: Path,
 ) -> None:
     # TCG keys: 11.1 prints `system register 0x...` under TCG.
-    log = _log(
+    result, _ = _report_of_lines(
         tmp_path,
         "warning: handle_cpreg_missing_in_incoming_stream: system register 0x1013c103 expected "
         "by the destination but not in the incoming stream: skip it",
     )
-    result, _ = _report(log)
     assert result.summary.registers.missing == {TCR2_EL1}
     [fails] = [text for text in result.advice if text.startswith("Migrating back")]
     assert "would fail on TCR2_EL1 (QEMU 11.1 tolerates under KVM only)" in fails
