@@ -86,19 +86,26 @@ def assert_log_agrees(attempt: dict[str, Any], streams: dict[str, Any]) -> None:
             assert cpu[count] == streams[count], count
 
 
+def assert_migration_fails(
+    qemus: QemuRunner, src: str, dst: str, streams: dict[str, Any], **options: bool
+) -> dict[str, Any]:
+    """Migrate from the ``src`` to the ``dst`` CPU model: the destination exits with status 1
+    and `report` on its files says the attempt failed, as the streams do. That attempt."""
+    migration = migrate(qemus, src, dst, **options)
+    assert migration.status == 1  # not None: it did not run on, loaded
+    status, attempt = report(migration.logs)
+    assert (status, attempt["outcome"]) == (1, "failed")
+    assert_log_agrees(attempt, streams)
+    return attempt
+
+
 def test_cortex_a57_to_max_fails_and_every_view_agrees(cache: Cache, qemus: QemuRunner) -> None:
     status, streams = assert_streams_and_probes_agree(cache, "cortex-a57", "max")
     assert status == 1
     assert ids(streams, "extra") == set()
     assert len(ids(streams, "missing")) == 46  # max has 304 registers on QEMU 7.2, a57 258
 
-    migration = migrate(qemus, "cortex-a57", "max", trace_file=True)
-    assert not migration.succeeded
-    assert migration.status == 1
-    status, attempt = report(migration.logs)
-    assert status == 1
-    assert attempt["outcome"] == "failed"
-    assert_log_agrees(attempt, streams)
+    assert_migration_fails(qemus, "cortex-a57", "max", streams, trace_file=True)
 
 
 def test_max_to_cortex_a57_fails_with_the_counts_of_the_streams(
@@ -111,14 +118,10 @@ def test_max_to_cortex_a57_fails_with_the_counts_of_the_streams(
     names = {r["name"] for r in streams["registers"] if r["status"] == "extra"}
     assert {"ZCR_EL1", "APIAKEYLO_EL1"} <= names  # named, not raw encodings
 
-    migration = migrate(qemus, "max", "cortex-a57", timestamps=True)
-    assert migration.status == 1
-    status, attempt = report(migration.logs)
-    assert (status, attempt["outcome"]) == (1, "failed")
+    attempt = assert_migration_fails(qemus, "max", "cortex-a57", streams, timestamps=True)
     # QEMU <= 10.x names nothing, but counts the stream's registers against its own.
     (cpu,) = attempt["cpus"]
     assert (cpu["stream_count"], cpu["destination_count"]) == (304, 258)
-    assert_log_agrees(attempt, streams)
 
 
 def test_same_registers_different_id_values_fail_and_compare_names_the_values(
@@ -130,11 +133,7 @@ def test_same_registers_different_id_values_fail_and_compare_names_the_values(
     names = {r["name"] for r in streams["registers"] if r.get("value_differs")}
     assert {"CTR_EL0", "ID_AA64MMFR0_EL1"} <= names
 
-    migration = migrate(qemus, "cortex-a53", "cortex-a72", trace_file=True)
-    status, attempt = report(migration.logs)
-    assert not migration.succeeded
-    assert (status, attempt["outcome"]) == (1, "failed")
-    assert_log_agrees(attempt, streams)
+    assert_migration_fails(qemus, "cortex-a53", "cortex-a72", streams, trace_file=True)
 
 
 def test_identical_pair_succeeds_everywhere(cache: Cache, qemus: QemuRunner) -> None:
