@@ -9,25 +9,20 @@ from typing import Any
 
 import pytest
 
+# The ids the seed thread names, and the name each decodes to.
+SEED_THREAD = {
+    "0x603000000013c103": "TCR2_EL1",
+    "0x603000000013c512": "PIRE0_EL1",
+    "0x603000000013c513": "PIR_EL1",
+    "0x6030000000160003": "KVM_REG_ARM_VENDOR_HYP_BMAP_2",
+    "0x40200000200e0298": "DBGDTRTX",
+}
+
 
 def test_the_seed_thread_ids(run_cli: Any) -> None:
-    status, out, err = run_cli(
-        "decode",
-        "0x603000000013c103",
-        "0x603000000013c512",
-        "0x603000000013c513",
-        "0x6030000000160003",
-        "0x40200000200e0298",
-    )
+    status, out, err = run_cli("decode", *SEED_THREAD)
     assert (status, err) == (0, "")
-    for name in (
-        "TCR2_EL1",
-        "PIRE0_EL1",
-        "PIR_EL1",
-        "KVM_REG_ARM_VENDOR_HYP_BMAP_2",
-        "DBGDTRTX",
-        "BOGUS_DBGDTR_EL0",
-    ):
+    for name in (*SEED_THREAD.values(), "BOGUS_DBGDTR_EL0"):
         assert name in out
 
 
@@ -94,13 +89,13 @@ def test_aarch32_keys_and_64_bit_accesses(run_cli: Any) -> None:
     status, out, err = run_cli("decode", "--json", "0x200f0823", "0x200f8780")
     assert (status, err) == (0, "")
     hactlr2, wide = json.loads(out)
-    assert (hactlr2["id"], hactlr2["name"], hactlr2["kind"]) == (
-        "0x40200000200f0823",
-        "HACTLR2",
-        "cp15",
-    )
-    assert hactlr2["encoding"] == "p15, 4, c1, c0, 3"
-    assert hactlr2["fields"] == {"cp": 15, "opc1": 4, "CRn": 1, "CRm": 0, "opc2": 3, "ns": 1}
+    assert {key: hactlr2[key] for key in ("id", "name", "kind", "encoding", "fields")} == {
+        "id": "0x40200000200f0823",
+        "name": "HACTLR2",
+        "kind": "cp15",
+        "encoding": "p15, 4, c1, c0, 3",
+        "fields": {"cp": 15, "opc1": 4, "CRn": 1, "CRm": 0, "opc2": 3, "ns": 1},
+    }
     assert (wide["id"], wide["qemu_key"]) == ("0x40300000200f0780", "0x200f8780")
     assert "64-bit access" in wide["encoding"]
 
