@@ -1171,17 +1171,24 @@ def table(result: dict[str, Any]) -> str:
         else:
             rows.append((label, value, extra, goal.text(), goal.judge(result)))
 
-    def missing(label: str, part: dict[str, Any], *keys: str) -> None:
+    def measured(label: str, part: dict[str, Any], *keys: str) -> bool:
+        """Whether ``part`` was measured; if not, rows saying why stand for its own (those of
+        its goals ``keys``, else one named ``label``)."""
         status = str(part.get("status", "n/a"))
+        if status == "ok":
+            return True
         reason = str(part.get("reason", ""))
         if not keys:
             rows.append((label, status, reason, "", ""))
         for key in keys:
             rows.append((goals[key].label, status, reason, goals[key].text(), "n/a"))
+        return False
 
     report = result.get("report", {})
     runs = result["args"]["runs"]
-    if report.get("status") == "ok":
+    if measured(
+        "report", report, "report.mb_per_s", "ratios.report_over_grep", "report.memory.peak_mb"
+    ):
         memory = report["memory"]
         correct = report["correctness"]
         for name, label in (
@@ -1220,12 +1227,15 @@ def table(result: dict[str, Any]) -> str:
             if not failed
             else "wrong: " + ", ".join(failed),
         )
-    else:
-        missing(
-            "report", report, "report.mb_per_s", "ratios.report_over_grep", "report.memory.peak_mb"
-        )
     tui = result.get("tui", {})
-    if tui.get("status") == "ok":
+    if measured(
+        "TUI",
+        tui,
+        "tui.full_table_s",
+        "tui.progress_after_mount_s",
+        "tui.append_ms.p95",
+        "tui.peak_rss_mb",
+    ):
         row(
             "TUI start → full table",
             _s(tui["full_table_s"]),
@@ -1258,17 +1268,8 @@ def table(result: dict[str, Any]) -> str:
             f"first-read workers {_mb(tui['worker_peak_rss_mb'])} each at most",
             "tui.peak_rss_mb",
         )
-    else:
-        missing(
-            "TUI",
-            tui,
-            "tui.full_table_s",
-            "tui.progress_after_mount_s",
-            "tui.append_ms.p95",
-            "tui.peak_rss_mb",
-        )
     decode = result.get("decode", {})
-    if decode.get("status") == "ok":
+    if measured("decode", decode):
         row(
             f"decode - of {decode['ids']:,} ids (CLI)",
             _s(decode["cli"]["best_s"]),
@@ -1279,10 +1280,8 @@ def table(result: dict[str, Any]) -> str:
             _s(decode["api"]["best_s"]),
             f"{decode['api']['ids_per_s']:,} ids/s, cold cache",
         )
-    else:
-        missing("decode", decode)
     compare = result.get("compare", {})
-    if compare.get("status") == "ok":
+    if measured("compare", compare):
         sizes = compare["stream_bytes"]
         row(
             f"compare, {compare['pairs']} corpus pairs (CLI)",
@@ -1295,28 +1294,22 @@ def table(result: dict[str, Any]) -> str:
             f"{compare['in_process_s']['median'] * 1000:.1f} ms median",
             f"{compare['in_process_mb_per_s']:.0f} MB/s of stream",
         )
-    else:
-        missing("compare", compare)
     plan = result.get("plan", {})
-    if plan.get("status") == "ok":
+    if measured("plan", plan, "plan.cli_best_s"):
         row(
             f"plan of {plan['inputs']} configurations (CLI, best of {runs})",
             _s(plan["cli_best_s"]),
             f"{plan['directions']} directions; in process {plan['in_process_best_s']:.3f} s",
             "plan.cli_best_s",
         )
-    else:
-        missing("plan", plan, "plan.cli_best_s")
     probe = result.get("probe", {})
-    if probe.get("status") == "ok":
+    if measured("probe", probe):
         row(
             f"probe -cpu max (best of {runs})",
             _s(probe["best_s"]),
             f"{probe['registers']} registers",
         )
-    else:
-        missing("probe", probe)
-    dense_rows(result, row, missing)
+    dense_rows(result, row, measured)
 
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     log = result["log"]
@@ -1426,16 +1419,16 @@ def answers_exact(result: dict[str, Any]) -> bool:
 
 
 Row = Callable[..., None]
+Measured = Callable[..., bool]
 
 
-def dense_rows(result: dict[str, Any], row: Row, missing: Row) -> None:
+def dense_rows(result: dict[str, Any], row: Row, measured: Measured) -> None:
     """The rows of section 6: the register-dense logs, start-up, the pathological logs."""
     dense = result.get("dense", {})
     for name, what in (("failures", "real failures"), ("register_lines", "register lines")):
         part = dense.get(name, {})
         key = f"dense.{name}"
-        if part.get("status") != "ok":
-            missing(f"report, {what}", part, f"{key}.best_s", f"{key}.memory.peak_mb")
+        if not measured(f"report, {what}", part, f"{key}.best_s", f"{key}.memory.peak_mb"):
             continue
         count = part["attempts"] if name == "failures" else part["register_lines"]
         size = part["log"]["size"] / MB
@@ -1461,7 +1454,7 @@ def dense_rows(result: dict[str, Any], row: Row, missing: Row) -> None:
             f"{key}.memory.peak_mb",
         )
     tui = dense.get("tui", {})
-    if tui.get("status") == "ok":
+    if measured("TUI, failures", tui, "dense.tui.full_table_s", "dense.tui.peak_rss_mb"):
         row(
             "TUI: last of the failures on screen",
             _s(tui["full_table_s"]),
@@ -1474,10 +1467,8 @@ def dense_rows(result: dict[str, Any], row: Row, missing: Row) -> None:
             f"open {_mb(tui['rss_open_mb'])}",
             "dense.tui.peak_rss_mb",
         )
-    else:
-        missing("TUI, failures", tui, "dense.tui.full_table_s", "dense.tui.peak_rss_mb")
     startup = result.get("startup", {})
-    if startup.get("status") == "ok":
+    if measured("start-up", startup, "startup.ratio"):
         row(
             f"report {Path(startup['log']).name} / python -c pass",
             f"{startup['ratio']:.2f}×",
@@ -1485,14 +1476,11 @@ def dense_rows(result: dict[str, Any], row: Row, missing: Row) -> None:
             f"(best of {len(startup['report']['runs_s'])} each)",
             "startup.ratio",
         )
-    else:
-        missing("start-up", startup, "startup.ratio")
     pathological = result.get("pathological", {})
     for kind in PATHOLOGICAL:
         part = pathological.get(kind, {})
         key = f"pathological.{kind}.full.memory.peak_mb"
-        if part.get("status") != "ok":
-            missing(kind, part, key)
+        if not measured(kind, part, key):
             continue
         full, tenth = part["full"], part["tenth"]
         floor = "≥ " if full["timed_out"] else ""
