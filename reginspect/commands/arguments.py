@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -11,6 +12,11 @@ from reginspect.textsafe import printable
 
 if TYPE_CHECKING:
     from reginspect.suggest import Setting
+
+
+def add_have_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--have PROP=IDS``, repeatable: what ``have_settings`` reads."""
+    parser.add_argument("--have", action="append", default=[], metavar="PROP=IDS", help=help_text)
 
 
 def have_settings(texts: Sequence[str]) -> tuple[Setting, ...]:

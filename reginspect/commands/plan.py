@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from reginspect.commands.arguments import add_have_argument, have_settings
 from reginspect.errors import UserError
 
 HELP = (
@@ -65,12 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="[LABEL=]MODEL",
         help="the -cpu model (default under KVM: host or max, as stated in the output)",
     )
-    parser.add_argument(
-        "--have",
-        action="append",
-        default=[],
-        metavar="PROP=IDS",
-        help="an x-mig property value the machine type already sets (repeatable); merged in",
+    add_have_argument(
+        parser, "an x-mig property value the machine type already sets (repeatable); merged in"
     )
     parser.add_argument(
         "--machine",
@@ -82,7 +79,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reginspect.commands.arguments import have_settings
     from reginspect.plan import PlanOptions, plan_files
 
     have = have_settings(args.have)

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 
 from reginspect.analyze import Fixes, session_report
-from reginspect.commands.arguments import have_settings
+from reginspect.commands.arguments import add_have_argument, have_settings
 from reginspect.errors import EXIT_USAGE, UserError
 from reginspect.ingest import fanout_workers, read_logs, source_name
 from reginspect.model import Attempt, Session, SourceBuilder
@@ -27,18 +27,22 @@ HELP = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("logs", nargs="+", metavar="LOG", help="log files; - reads stdin")
     parser.add_argument(
         "--format", choices=("text", "json", "markdown"), default="text", help="output form"
     )
     parser.add_argument(
         "--matched", action="store_true", help="list matched registers in the text form too"
     )
-    add_stream_arguments(parser)
+    add_log_arguments(parser)
     add_fix_arguments(parser)
 
 
-def add_stream_arguments(parser: argparse.ArgumentParser) -> None:
+def add_log_arguments(
+    parser: argparse.ArgumentParser, logs_help: str = "log files; - reads stdin"
+) -> None:
+    """LOG... and ``--stream`` twice: what ``made_report`` reads. (argparse shows positional
+    arguments apart from the options, wherever they are added.)"""
+    parser.add_argument("logs", nargs="+", metavar="LOG", help=logs_help)
     parser.add_argument(
         "--stream",
         action="append",
@@ -50,12 +54,8 @@ def add_stream_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_fix_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--have",
-        action="append",
-        default=[],
-        metavar="PROP=IDS",
-        help="an x-mig property value already set on the destination (repeatable); merged in",
+    add_have_argument(
+        parser, "an x-mig property value already set on the destination (repeatable); merged in"
     )
     parser.add_argument("--src-cpu", help="the source's -cpu model")
     parser.add_argument("--dst-cpu", help="the destination's -cpu model (default: from the log)")

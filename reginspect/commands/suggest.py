@@ -7,7 +7,7 @@ import sys
 
 from reginspect.commands.report import (
     add_fix_arguments,
-    add_stream_arguments,
+    add_log_arguments,
     fixes_from_args,
     made_report,
 )
@@ -29,11 +29,10 @@ FORMS = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("logs", nargs="+", metavar="LOG", help="log files; - reads stdin")
     parser.add_argument(
         "--form", choices=tuple(FORMS), default="command-line", help="which form to print"
     )
-    add_stream_arguments(parser)
+    add_log_arguments(parser)
     add_fix_arguments(parser)
 
 

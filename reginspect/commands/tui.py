@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from reginspect.commands.report import add_fix_arguments
+from reginspect.commands.report import add_fix_arguments, add_log_arguments
 
 HELP = (
     "Open the live TUI: follow QEMU logs as they grow and show, per migration attempt and CPU, "
@@ -14,15 +14,7 @@ HELP = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("logs", nargs="+", metavar="LOG", help="log files to follow; - for stdin")
-    parser.add_argument(
-        "--stream",
-        action="append",
-        default=[],
-        metavar="MIG",
-        help="a saved migration stream, twice: the source's, then the destination's; it "
-        "completes the attempt they describe",
-    )
+    add_log_arguments(parser, "log files to follow; - for stdin")
     parser.add_argument(
         "--poll", action="store_true", help="poll the files instead of filesystem events"
     )
