@@ -576,46 +576,22 @@ _UNEXPECTED_ERROR = re.compile(r"Unexpected error in \S+ at \S+")
 
 def _property(line: Line) -> list[LogEvent] | None:
     body = line.body
+    # The rejection's driver, property, value, reason and whether it was set twice.
+    rejected: tuple[str | None, str, str | None, str, bool]
     match = _CANT_APPLY.search(body)
     if match:
         driver, name, value, reason = match.groups()
-        twice = _SET_TWICE.search(reason) is not None
         kind = MessageKind.CANT_APPLY_GLOBAL
-        return [
-            PropertyRejected(
-                line.number,
-                line.offset,
-                kind,
-                line.time,
-                line.raw,
-                driver,
-                name,
-                value.strip(),
-                reason,
-                twice,
-            )
-        ]
-    match = _SET_TWICE.search(body)
-    if match:
+        rejected = (driver, name, value.strip(), reason, _SET_TWICE.search(reason) is not None)
+    elif match := _SET_TWICE.search(body):  # the bare array-property error
         kind = MessageKind.SET_TWICE
-        return [
-            PropertyRejected(
-                line.number,
-                line.offset,
-                kind,
-                line.time,
-                line.raw,
-                None,
-                match.group(1),
-                None,
-                body,
-                True,
-            )
-        ]
-    if _UNEXPECTED_ERROR.match(body):
+        rejected = (None, match.group(1), None, body, True)
+    elif _UNEXPECTED_ERROR.match(body):
         kind = MessageKind.UNEXPECTED_ERROR
         return [QemuMessage(line.number, line.offset, kind, line.time, line.raw, "error", body)]
-    return None
+    else:
+        return None
+    return [PropertyRejected(line.number, line.offset, kind, line.time, line.raw, *rejected)]
 
 
 # -- the QEMU process ---------------------------------------------------------------------------
