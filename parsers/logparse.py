@@ -43,7 +43,7 @@ MAX_COMMAND_LINE_LINES: Final = 400
 # piece with a candidate line every this many bytes or closer is cut into lines instead.
 DENSE_BYTES: Final = 1024
 # Distinct message bodies remembered (a log of random register keys must not grow it forever).
-MAX_KNOWN: Final = 1 << 16
+MAX_KNOWN: Final = 1 << 13
 # Events that say nothing but what their message says (no raw line, no line-dependent field):
 # those of a known body can be made again from it.
 _OF_THE_MESSAGE_ALONE: Final = frozenset(

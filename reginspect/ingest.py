@@ -39,7 +39,7 @@ PARALLEL_MIN_SIZE = 96 << 20
 FANOUT_MIN_SIZE = 8 << 20
 REGION_CHUNK = 4 << 20
 # A region parsed by a worker for read_logs: its events are sent back whole.
-REGION_SIZE = 8 << 20
+REGION_SIZE = 4 << 20
 
 
 def source_name(path: str) -> str:
