@@ -200,6 +200,18 @@ def describe(kvm_id: int, accel: Accel = Accel.UNKNOWN) -> RegisterInfo:
     return _describe_arm(kvm_id, size, group, index)
 
 
+@functools.cache
+def _field(name: str, value: int) -> tuple[str, int]:
+    """One (name, value) pair, shared by every register that has it: a log naming a hundred
+    thousand AArch32 registers would otherwise hold half a million small tuples."""
+    return (name, int(value))
+
+
+@functools.cache
+def _cp_kind(group: int) -> str:
+    return f"cp{group}"
+
+
 def _expect_size(kvm_id: int, size: int, *allowed: int) -> None:
     if size not in allowed:
         raise RegisterIdError(
@@ -405,16 +417,27 @@ def _describe_arm(kvm_id: int, size: int, group: int, index: int) -> RegisterInf
     if is64:
         if index & ~0x7F8:
             raise RegisterIdError(f"{format_id(kvm_id)}: a 64-bit access has only opc1 and CRm.")
-        fields: tuple[tuple[str, int], ...] = (("cp", group), ("opc1", opc1), ("CRm", crm))
+        fields: tuple[tuple[str, int], ...] = (
+            _field("cp", group),
+            _field("opc1", opc1),
+            _field("CRm", crm),
+            _field("ns", ns),
+        )
     else:
         crn, opc2 = index >> 11 & 0xF, index & 7
         if index & 0x8000:
             raise RegisterIdError(f"{format_id(kvm_id)}: bit 15 is set in a 32-bit access.")
-        fields = (("cp", group), ("opc1", opc1), ("CRn", crn), ("CRm", crm), ("opc2", opc2))
-    fields = (*fields, ("ns", int(ns)))
+        fields = (
+            _field("cp", group),
+            _field("opc1", opc1),
+            _field("CRn", crn),
+            _field("CRm", crm),
+            _field("opc2", opc2),
+            _field("ns", ns),
+        )
     generic = cp_generic_name(kvm_id)
     encoding = generic + (" (64-bit access)" if is64 else "") + ("" if ns else " (Secure)")
-    kind = f"cp{group}"
+    kind = _cp_kind(group)
     key = kvm_id_to_qemu_key(kvm_id)
     names, note = _entry(kvm_id)
     if names:
