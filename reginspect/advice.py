@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 
 from parsers.catalogue import describe
@@ -110,9 +111,23 @@ def way_back_advice(summary: AttemptSummary, missing: Iterable[int]) -> list[str
     """What migrating back to the source would meet: the registers missing here would be in
     that stream, unknown there. QEMU 11.1's own tolerances for this accelerator decide which
     pass (with this destination's values, where saved streams show them)."""
-    values = dict(summary.registers.destination_values)
-    back = way_back(missing, summary.accel, _cpu(summary), values)
-    advice = []
+    sentences = _way_back_sentences(
+        frozenset(missing), summary.accel, _cpu(summary), summary.registers.destination_values
+    )
+    return list(sentences)
+
+
+# A log of many attempts repeats the same failure: the same missing set, judged once.
+@functools.lru_cache(maxsize=256)
+def _way_back_sentences(
+    missing: frozenset[int],
+    accel: Accel,
+    cpu: str | None,
+    destination_values: tuple[tuple[int, int], ...],
+) -> tuple[str, ...]:
+    values = dict(destination_values)
+    back = way_back(missing, accel, cpu, values)
+    advice: list[str] = []
     fails: dict[str, list[int]] = {}
     for kvm_id, why in back.fails:
         fails.setdefault(why, []).append(kvm_id)
@@ -141,7 +156,7 @@ def way_back_advice(summary: AttemptSummary, missing: Iterable[int]) -> list[str
             f"11.1 or later there tolerates {'; '.join(groups)}. An older QEMU there fails on "
             "them."
         )
-    return advice
+    return tuple(advice)
 
 
 def _value_note(ids: list[int], values: Mapping[int, int]) -> str:

@@ -33,6 +33,9 @@ from reginspect.scan import line_finder
 # block at a time (memory stays small; a map would count every page it touched).
 CUT_WINDOW: Final = 64 << 20
 WINDOW_BLOCK: Final = 4 << 20
+# More regions than workers: a worker that finishes early takes the next region, so regions
+# of unequal cost (a dense stretch of the log beside a quiet one) still end together.
+REGIONS_PER_WORKER: Final = 2
 NUMBER: Final = "\x00"  # an attempt's number, left open by the worker that rendered it
 
 # A region may end after a line holding one of these: QEMU has finished with its attempt.
@@ -215,10 +218,10 @@ def fan_out(
 ) -> Fanned | None:
     """The report of ``path`` made by ``workers`` processes; None when the log has no place
     to cut it (one process then reads it)."""
-    cuts = attempt_cuts(path, workers)
+    cuts = attempt_cuts(path, workers * REGIONS_PER_WORKER)
     if len(cuts) < 3:
         return None
-    with worker_pool(len(cuts) - 1) as pool:
+    with worker_pool(min(workers, len(cuts) - 1)) as pool:
         futures = [
             pool.submit(report_region, path, name, start, end, form, matched, directory)
             for start, end in itertools.pairwise(cuts)

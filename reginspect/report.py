@@ -442,8 +442,15 @@ def _register_json_text(register: RegisterResult, attempt_source: str) -> str:
     """``register_json`` as one line of JSON, made from the parts that repeat."""
     if register.stream_value is not None or register.destination_value is not None:
         return json.dumps(register_json(register, attempt_source), ensure_ascii=True)
-    if any(ref.source != attempt_source for ref in register.lines):
+    lines = register.lines
+    if len(lines) == 1:  # the usual case, made without a generator
+        if lines[0].source != attempt_source:
+            return json.dumps(register_json(register, attempt_source), ensure_ascii=True)
+        numbers = str(lines[0].line)
+    elif any(ref.source != attempt_source for ref in lines):
         return json.dumps(register_json(register, attempt_source), ensure_ascii=True)
+    else:
+        numbers = ", ".join(str(ref.line) for ref in lines)
     info = register.info
     key: tuple[object, ...] = (register.kvm_id, info.name, register.status, register.tolerated)
     key += (register.reference, register.kind)
@@ -452,7 +459,7 @@ def _register_json_text(register: RegisterResult, attempt_source: str) -> str:
         whole = json.dumps(register_json(register._replace(lines=()), ""), ensure_ascii=True)
         head, tail = whole.split('"lines": []', 1)
         parts = _remember(_JSON_HEADS, key, (head + '"lines": [', "]" + tail))
-    return parts[0] + ", ".join(str(ref.line) for ref in register.lines) + parts[1]
+    return parts[0] + numbers + parts[1]
 
 
 def _or_unknown(value: int | None) -> str:
