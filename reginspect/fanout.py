@@ -227,9 +227,14 @@ def fan_out(
             for start, end in itertools.pairwise(cuts)
         ]
         made = [future.result() for future in futures]
-    # One reference per attempt to its region's shared summary: numbers, lines and times are
-    # in the rendered attempts, not in these.
-    summaries = [region.distinct[place] for region in made for place in region.order]
+    # One reference per attempt to a shared summary (regions send equal ones each: one object
+    # is kept of each): numbers, lines and times are in the rendered attempts, not in these.
+    shared: dict[AttemptSummary, AttemptSummary] = {}
+    summaries: list[AttemptSummary] = []
+    for region in made:
+        standing = [shared.setdefault(summary, summary) for summary in region.distinct]
+        region.distinct.clear()
+        summaries.extend(standing[place] for place in region.order)
     report = Report((name,), tuple(summaries), (), tuple(fixes(summaries)))
 
     def numbered() -> Iterator[str]:
