@@ -8,10 +8,10 @@ the function that reads it). Nothing else changes: the model acts on event types
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from typing import Final, NamedTuple
 
+from parsers.lazyre import LazyPattern
 from parsers.logevents import (
     CommandLineSeen,
     CpuCounts,
@@ -55,12 +55,12 @@ class Line(NamedTuple):
 
 # -- prefixes -----------------------------------------------------------------------------------
 
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
-_ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?):?\s+")
-_JOURNAL = re.compile(r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [^\s:\[]+(?:\[\d+\])?: ")
-_TRACE_PID = re.compile(r"(\d+)@(\d+\.\d+):")
-_PROGRAM = re.compile(r"(?:\S*/)?(qemu-(?:system-[\w-]+|kvm)(?:\.\w+)?|kvm): ")
-_LEVEL = re.compile(r"(warning|error|info): ")
+_ANSI = LazyPattern(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_ISO_TIME = LazyPattern(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?):?\s+")
+_JOURNAL = LazyPattern(r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [^\s:\[]+(?:\[\d+\])?: ")
+_TRACE_PID = LazyPattern(r"(\d+)@(\d+\.\d+):")
+_PROGRAM = LazyPattern(r"(?:\S*/)?(qemu-(?:system-[\w-]+|kvm)(?:\.\w+)?|kvm): ")
+_LEVEL = LazyPattern(r"(warning|error|info): ")
 
 
 def decode_line(data: bytes) -> str:
@@ -72,7 +72,7 @@ def decode_line(data: bytes) -> str:
 
 # The prefixes almost every line has, in their usual order, in one match: an ISO time, the
 # trace backend's PID@seconds, the program, the level. Anything else takes the general way.
-_USUAL_PREFIX = re.compile(
+_USUAL_PREFIX = LazyPattern(
     r"(?:(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?):?\s+)?"
     r"(?:\d+@(\d+\.\d+):)?"
     r"(?:(?:\S*/)?(qemu-(?:system-[\w-]+|kvm)(?:\.\w+)?|kvm): (?:(warning|error|info): )?)?"
@@ -94,10 +94,12 @@ def read_line(number: int, offset: int, data: bytes) -> Line:
     time = program = level = None
     body = _ANSI.sub("", raw).lstrip() if "\x1b" in raw else raw.lstrip()
     for _ in range(4):
-        match = _ISO_TIME.match(body) or _JOURNAL.match(body)
+        match = _ISO_TIME.match(body)
         if match:
-            if match.re is _ISO_TIME:
-                time = match.group(1)
+            time = match.group(1)
+        else:
+            match = _JOURNAL.match(body)
+        if match:
             body = body[match.end() :]
             continue
         match = _TRACE_PID.match(body)
@@ -146,7 +148,7 @@ def _problem(line: Line, message: str) -> list[LogEvent]:
     return [Problem(line.number, line.offset, MessageKind.PROBLEM, line.time, line.raw, message)]
 
 
-_HANDLE = re.compile(
+_HANDLE = LazyPattern(
     r"(handle|tolerate)_cpreg_(missing|only)_in_incoming_stream\b:?\s*(.*?)"
     r"(?: (?:expected by the destination|in the incoming stream|is in incoming stream)\b.*)?$"
 )
@@ -156,7 +158,7 @@ _HANDLE_KINDS: Final = {
     ("tolerate", "missing"): MessageKind.TOLERATE_MISSING,
     ("tolerate", "only"): MessageKind.TOLERATE_ONLY,
 }
-_HEX = re.compile(r"0x([0-9a-fA-F]{1,32})")
+_HEX = LazyPattern(r"0x([0-9a-fA-F]{1,32})")
 
 
 def _qemu_11_register(line: Line) -> list[LogEvent] | None:
@@ -176,7 +178,7 @@ def _qemu_11_register(line: Line) -> list[LogEvent] | None:
     return [RegisterSeen(line.number, line.offset, kind, line.time, kvm_id, reference, accel)]
 
 
-_XMIG_REG = re.compile(
+_XMIG_REG = LazyPattern(
     r"(cpu_post_load_missing_as_expected|cpu_post_load_missing|cpu_post_load_unexpected|"
     r"cpu_post_load)\b.*?(?:index|regidx)=0x([0-9a-fA-F]+)"
 )
@@ -197,13 +199,13 @@ def _xmig_register(line: Line) -> list[LogEvent] | None:
     ]
 
 
-_KVM_MISSING = re.compile(
+_KVM_MISSING = LazyPattern(
     r"kvm_arm_cpu_post_load_missing_reg\s+Missing register in input stream: (.*)"
 )
-_KVM_UNEXPECTED = re.compile(
+_KVM_UNEXPECTED = LazyPattern(
     r"kvm_arm_cpu_post_load:? Unexpected register in input stream: -?\d+ 0x([0-9a-fA-F]+)\s*(.*)"
 )
-_HIDDEN = re.compile(r"kvm_arm_init_cpreg_list_skip_hidden_reg\s+hidden 0x([0-9a-fA-F]+)")
+_HIDDEN = LazyPattern(r"kvm_arm_init_cpreg_list_skip_hidden_reg\s+hidden 0x([0-9a-fA-F]+)")
 
 
 def _xmig_kvm(line: Line) -> list[LogEvent] | None:
@@ -244,8 +246,8 @@ def _xmig_kvm(line: Line) -> list[LogEvent] | None:
 
 # -- counts -------------------------------------------------------------------------------------
 
-_KV = re.compile(r"(\w+)=(-?\d+)")
-_INVALID_VALUE = re.compile(r"Invalid value (-?\d+) expecting positive value <= (-?\d+)")
+_KV = LazyPattern(r"(\w+)=(-?\d+)")
+_INVALID_VALUE = LazyPattern(r"Invalid value (-?\d+) expecting positive value <= (-?\d+)")
 
 
 def _counts_event(line: Line, kind: MessageKind, stream: int | None, dest: int | None) -> LogEvent:
@@ -292,12 +294,14 @@ def _invalid_value(line: Line) -> list[LogEvent] | None:
 
 # -- the load, in traces ------------------------------------------------------------------------
 
-_SECTION_START = re.compile(r"qemu_loadvm_state_section_startfull (\d+)\((.*)\) (\d+) (\d+)")
-_SECTION = re.compile(r"qemu_loadvm_state_section (\d+)\s*$")
-_POST_MAIN = re.compile(r"qemu_loadvm_state_post_main (-?\d+)")
-_FIELD_ERROR = re.compile(r"vmstate_load_field_error field \"([^\"]*)\" load failed, ret = (-?\d+)")
-_STATE_FAIL = re.compile(r"vmstate_load_state_fail (\S+)\s*(.*)")
-_STATE_END_FAIL = re.compile(r"vmstate_load_state_end (\S+) end/(-\d+)")
+_SECTION_START = LazyPattern(r"qemu_loadvm_state_section_startfull (\d+)\((.*)\) (\d+) (\d+)")
+_SECTION = LazyPattern(r"qemu_loadvm_state_section (\d+)\s*$")
+_POST_MAIN = LazyPattern(r"qemu_loadvm_state_post_main (-?\d+)")
+_FIELD_ERROR = LazyPattern(
+    r"vmstate_load_field_error field \"([^\"]*)\" load failed, ret = (-?\d+)"
+)
+_STATE_FAIL = LazyPattern(r"vmstate_load_state_fail (\S+)\s*(.*)")
+_STATE_END_FAIL = LazyPattern(r"vmstate_load_state_end (\S+) end/(-\d+)")
 
 
 def _failed(
@@ -361,13 +365,13 @@ def _vmstate_failure(line: Line) -> list[LogEvent] | None:
 
 # -- the load, in error lines -------------------------------------------------------------------
 
-_FAILED_TO_LOAD = re.compile(r"Failed to load (\S+)")
-_INSTANCE = re.compile(
+_FAILED_TO_LOAD = LazyPattern(r"Failed to load (\S+)")
+_INSTANCE = LazyPattern(
     r"error while loading state for instance 0x([0-9a-fA-F]+) of device '([^']*)'"
 )
-_SECTION_ERROR = re.compile(r"error while loading state section id (\d+)\(([^)]*)\)")
-_LOAD_FAILED = re.compile(r"load of migration failed: (.*?)(?:: (.*))?$")
-_ASSERTION = re.compile(r"Assertion .* failed")
+_SECTION_ERROR = LazyPattern(r"error while loading state section id (\d+)\(([^)]*)\)")
+_LOAD_FAILED = LazyPattern(r"load of migration failed: (.*?)(?:: (.*))?$")
+_ASSERTION = LazyPattern(r"Assertion .* failed")
 _MIGRATION_WORDS = ("vmstate", "migration", "savevm", "loadvm")
 
 
@@ -408,22 +412,22 @@ def _load_errors(line: Line) -> list[LogEvent] | None:
 # kind, a detail for people, and the section (device) concerned.
 _STATE_CAUSES: Final = (
     (
-        re.compile(r"VM subsection '([^']*)' in '([^']*)' does not exist"),
+        LazyPattern(r"VM subsection '([^']*)' in '([^']*)' does not exist"),
         MessageKind.SUBSECTION_BAD,
         lambda m: (m.group(1), m.group(2)),
     ),
     (
-        re.compile(r"Unknown (?:savevm )?section or instance '([^']*)' (\d+)"),
+        LazyPattern(r"Unknown (?:savevm )?section or instance '([^']*)' (\d+)"),
         MessageKind.UNKNOWN_SECTION,
         lambda m: (f"{m.group(1)} instance {m.group(2)}", m.group(1)),
     ),
     (
-        re.compile(r"Unknown (?:savevm )?section type (\d+)"),
+        LazyPattern(r"Unknown (?:savevm )?section type (\d+)"),
         MessageKind.UNKNOWN_SECTION_TYPE,
         lambda m: (f"section type {m.group(1)}", None),
     ),
     (
-        re.compile(r"unsupported version (\d+) for '([^']*)' v(\d+)"),
+        LazyPattern(r"unsupported version (\d+) for '([^']*)' v(\d+)"),
         MessageKind.UNSUPPORTED_VERSION,
         lambda m: (
             f"{m.group(2)}: version {m.group(1)} in the stream, {m.group(3)} here",
@@ -431,7 +435,7 @@ _STATE_CAUSES: Final = (
         ),
     ),
     (
-        re.compile(r"(\S+): incoming version_id (\d+) is too new for local version_id (\d+)"),
+        LazyPattern(r"(\S+): incoming version_id (\d+) is too new for local version_id (\d+)"),
         MessageKind.VERSION_TOO_NEW,
         lambda m: (
             f"{m.group(1)}: version {m.group(2)} in the stream, {m.group(3)} here",
@@ -439,7 +443,7 @@ _STATE_CAUSES: Final = (
         ),
     ),
     (
-        re.compile(
+        LazyPattern(
             r"(\S+): incoming version_id (\d+) is too old for local minimum version_id +(\d+)"
         ),
         MessageKind.VERSION_TOO_OLD,
@@ -449,12 +453,12 @@ _STATE_CAUSES: Final = (
         ),
     ),
     (
-        re.compile(r"Missing section footer for (\S+)|Section footer error, section_id: (\d+)"),
+        LazyPattern(r"Missing section footer for (\S+)|Section footer error, section_id: (\d+)"),
         MessageKind.MISSING_FOOTER,
         lambda m: (m.group(1) or f"section {m.group(2)}", m.group(1)),
     ),
     (
-        re.compile(r"Machine type received is '([^']*)' and local is '([^']*)'"),
+        LazyPattern(r"Machine type received is '([^']*)' and local is '([^']*)'"),
         MessageKind.MACHINE_MISMATCH,
         lambda m: (f"{m.group(1)} in the stream, {m.group(2)} here", "configuration"),
     ),
@@ -479,7 +483,7 @@ def _state_error(line: Line) -> list[LogEvent] | None:
     return _failed(line, kind, FailureKind.STATE, device=section, detail=detail)
 
 
-_SUBSECTION = re.compile(r"vmstate_subsection_load_bad (\S+): (\S*)/(\S*)")
+_SUBSECTION = LazyPattern(r"vmstate_subsection_load_bad (\S+): (\S*)/(\S*)")
 
 
 def _subsection(line: Line) -> list[LogEvent] | None:
@@ -500,13 +504,13 @@ def _subsection(line: Line) -> list[LogEvent] | None:
 
 # -- KVM refusing the CPU state (10.2 and later name the register) -----------------------------
 
-_SET_VALUE = re.compile(
+_SET_VALUE = LazyPattern(
     r"Could not set register (.+?) to ([0-9a-fA-F]{1,16})(?: \(is ([0-9a-fA-F]{1,16})\))?$"
 )
-_SET_ERROR = re.compile(r"Could not set register (.+): ([^:]+)$")
-_BARE_HEX = re.compile(r"[0-9a-fA-F]{9,16}")
-_PUT_FAILED = re.compile(r"(?:Failed to put registers|Restoring resisters) (after \w+)")
-_PSCI = re.compile(r"KVM in this kernel does not support PSCI version (\d+\.\d+)")
+_SET_ERROR = LazyPattern(r"Could not set register (.+): ([^:]+)$")
+_BARE_HEX = LazyPattern(r"[0-9a-fA-F]{9,16}")
+_PUT_FAILED = LazyPattern(r"(?:Failed to put registers|Restoring resisters) (after \w+)")
+_PSCI = LazyPattern(r"KVM in this kernel does not support PSCI version (\d+\.\d+)")
 
 
 def _kvm_register(line: Line) -> list[LogEvent] | None:
@@ -569,9 +573,9 @@ def _assertion(line: Line) -> list[LogEvent] | None:
 
 # -- properties ---------------------------------------------------------------------------------
 
-_CANT_APPLY = re.compile(r"can't apply global ([\w.-]+?)\.([\w-]+)=(.*?): (.*)$")
-_SET_TWICE = re.compile(r"array size property ([\w-]+) may not be set more than once")
-_UNEXPECTED_ERROR = re.compile(r"Unexpected error in \S+ at \S+")
+_CANT_APPLY = LazyPattern(r"can't apply global ([\w.-]+?)\.([\w-]+)=(.*?): (.*)$")
+_SET_TWICE = LazyPattern(r"array size property ([\w-]+) may not be set more than once")
+_UNEXPECTED_ERROR = LazyPattern(r"Unexpected error in \S+ at \S+")
 
 
 def _property(line: Line) -> list[LogEvent] | None:
@@ -599,14 +603,14 @@ def _property(line: Line) -> list[LogEvent] | None:
 # The header of each start in a libvirt domain log; the QEMU command line follows it, one option
 # a line ending in " \\".
 LIBVIRT_HEADER: Final = b"starting up libvirt"
-_LIBVIRT_START = re.compile(
+_LIBVIRT_START = LazyPattern(
     r"starting up libvirt version: ([^,]+),(?: package: .*?,)? qemu version: (.*?)"
     r"(?:, kernel: .*|, hostname: .*)?$"
 )
-_LIBVIRT_END = re.compile(r"shutting down, reason=(\S+)")
-_QEMU_BINARY = re.compile(r"(?:^|[\s/])(qemu-(?:system-[\w-]+|kvm))(?=\s|$)")
-_OPTION = re.compile(r"(?:^|\s)-(machine|M|cpu|accel|incoming|enable-kvm)(?:\s+(\S+))?")
-_ACCEL_IN_MACHINE = re.compile(r"accel=(\w+)")
+_LIBVIRT_END = LazyPattern(r"shutting down, reason=(\S+)")
+_QEMU_BINARY = LazyPattern(r"(?:^|[\s/])(qemu-(?:system-[\w-]+|kvm))(?=\s|$)")
+_OPTION = LazyPattern(r"(?:^|\s)-(machine|M|cpu|accel|incoming|enable-kvm)(?:\s+(\S+))?")
+_ACCEL_IN_MACHINE = LazyPattern(r"accel=(\w+)")
 
 
 def _libvirt(line: Line) -> list[LogEvent] | None:
@@ -733,7 +737,7 @@ def _by_word(shapes: Iterable[Shape]) -> dict[str, tuple[Reader, ...]]:
 
 _BY_WORD: Final = _by_word(SHAPES)
 _EVERYWHERE: Final = tuple(dict.fromkeys(shape.read for shape in SHAPES if not shape.words))
-_WORD_END = re.compile(r"[\s:(]")
+_WORD_END = LazyPattern(r"[\s:(]")
 
 
 def _readers_for(body: str) -> tuple[Reader, ...]:
@@ -755,7 +759,7 @@ def _readers_for(body: str) -> tuple[Reader, ...]:
 
 # Where a known message starts when something precedes it that is no prefix we know (damage, a
 # wrapper's own decoration): the message is read from there.
-_MESSAGE_START = re.compile(
+_MESSAGE_START = LazyPattern(
     r"handle_cpreg_|tolerate_cpreg_|cpu_post_load|kvm_arm_|(?:qemu_)?loadvm_state_|vmstate_load_"
     r"|load of migration failed|error while loading state|Failed to load |Invalid value "
     r"|can't apply global|array size property|starting up libvirt|shutting down, reason="

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Final, NamedTuple
 
 from parsers import catalogue
+from parsers.lazyre import LazyPattern
 from parsers.regids import (
     FW_BASE,
     FW_FEAT_BASE,
@@ -45,7 +46,7 @@ _KVM_SYSREG = r"op0:(?P<s0>\d+) op1:(?P<s1>\d+) crn:(?P<sn>\d+) crm:(?P<sm>\d+) 
 # QEMU under KVM prints kvm_print_register_name()'s text; 11.1's messages put "system register "
 # before it, older ones do not. Accepted with or without the prefix, for every KVM form.
 _PREFIX = r"(?:system register )?"
-_FORMS: Final = re.compile(
+_FORMS: Final = LazyPattern(
     r"(?P<sysreg_text>" + _PREFIX + _KVM_SYSREG + r")"
     r"|(?P<key>system register 0x(?P<key_hex>[0-9a-fA-F]+)\b)"
     r"|(?P<fw_feat>" + _PREFIX + r"fw feat reg (?P<fw_feat_n>\d+))"
