@@ -20,6 +20,7 @@ from reginspect.model import (
     Phase,
     ProcessInfo,
     Session,
+    joined_attempt,
 )
 from reginspect.results import (
     MAX_LINES,
@@ -521,18 +522,13 @@ def with_streams(attempt: Attempt, compared: Attempt) -> Attempt:
             process = stream_process
         elif not process.machine:
             process = _with_machine(process, stream_process.machine)
-    merged = Attempt(
-        attempt.index,
-        attempt.source,
-        attempt.first_line,
-        attempt.last_line,
-        sources=attempt.sources + [s for s in compared.sources if s not in attempt.sources],
-        revision=max(attempt.revision, compared.revision),
+    merged = joined_attempt(
+        attempt,
+        compared,
         phase=attempt.phase,
         closed=attempt.closed,
         complete=attempt.complete,
         with_streams=True,
-        parts=(attempt, compared),
     )
     merged.errors = list(attempt.errors)
     merged.properties = list(attempt.properties)

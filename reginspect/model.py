@@ -18,6 +18,7 @@ import itertools
 import re
 from array import array
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import KW_ONLY, dataclass, field
 from sys import intern
 from typing import Any, Final, NamedTuple
 
@@ -279,47 +280,25 @@ class CpuState:
         return len(self.ids)
 
 
+@dataclass(slots=True, eq=False)
 class ProcessInfo:
     """One QEMU process, as libvirt's header or a command line describes it. Shared by the
     attempts of that process."""
 
-    __slots__ = (
-        "accel",
-        "binary",
-        "cpu",
-        "end_reason",
-        "hidden",
-        "incoming",
-        "libvirt_version",
-        "line",
-        "machine",
-        "origin",
-        "qemu_version",
-        "time",
-    )
-
-    def __init__(
-        self,
-        origin: str,  # "libvirt" | "command-line" | "stream"
-        line: LineRef,
-        time: str | None = None,
-        qemu_version: str | None = None,
-        libvirt_version: str | None = None,
-        *,
-        machine: str | None = None,
-    ) -> None:
-        self.origin = origin
-        self.line = line
-        self.time = time
-        self.qemu_version = qemu_version
-        self.libvirt_version = libvirt_version
-        self.machine = machine
-        self.cpu: str | None = None
-        self.accel: str | None = None
-        self.incoming: str | None = None
-        self.binary: str | None = None
-        self.hidden: set[int] = set()
-        self.end_reason: str | None = None
+    origin: str  # "libvirt" | "command-line" | "stream"
+    line: LineRef
+    time: str | None = None
+    qemu_version: str | None = None
+    libvirt_version: str | None = None
+    _: KW_ONLY
+    machine: str | None = None
+    # Filled in as the log tells more (its command line, libvirt's end of it, hidden registers).
+    cpu: str | None = field(default=None, init=False)
+    accel: str | None = field(default=None, init=False)
+    incoming: str | None = field(default=None, init=False)
+    binary: str | None = field(default=None, init=False)
+    hidden: set[int] = field(default_factory=set, init=False)
+    end_reason: str | None = field(default=None, init=False)
 
 
 class ErrorLine(NamedTuple):
@@ -930,20 +909,40 @@ _PHASE_ORDER: Final = {
 }
 
 
-def merge_attempts(primary: Attempt, extra: Attempt) -> Attempt:
-    """One QEMU process's trace file (primary) and standard error (extra) as one attempt."""
-    phase = max(primary.phase, extra.phase, key=_PHASE_ORDER.__getitem__)
-    merged = Attempt(
+def joined_attempt(
+    primary: Attempt,
+    other: Attempt,
+    *,
+    phase: Phase,
+    closed: bool,
+    complete: bool,
+    with_streams: bool = False,
+) -> Attempt:
+    """An empty attempt standing for two: the primary's number and lines, the sources of both,
+    and a revision that moves whenever either part changes. The caller fills in the rest."""
+    return Attempt(
         primary.index,
         primary.source,
         primary.first_line,
         primary.last_line,
-        sources=primary.sources + [s for s in extra.sources if s not in primary.sources],
-        revision=max(primary.revision, extra.revision),
+        sources=primary.sources + [s for s in other.sources if s not in primary.sources],
+        revision=max(primary.revision, other.revision),
         phase=phase,
+        closed=closed,
+        complete=complete,
+        with_streams=with_streams,
+        parts=(primary, other),
+    )
+
+
+def merge_attempts(primary: Attempt, extra: Attempt) -> Attempt:
+    """One QEMU process's trace file (primary) and standard error (extra) as one attempt."""
+    merged = joined_attempt(
+        primary,
+        extra,
+        phase=max(primary.phase, extra.phase, key=_PHASE_ORDER.__getitem__),
         closed=primary.closed and extra.closed,
         complete=primary.complete and extra.complete,
-        parts=(primary, extra),
     )
     merged.errors = primary.errors + extra.errors
     merged.properties = primary.properties + extra.properties
