@@ -544,23 +544,22 @@ def _text_attempt(result: AttemptResult, *, matched: bool, number: str | None) -
                     out.append(f"      ({rest} more: listed with --matched)")
                 continue
             out.extend(["      " + _register_line(r) for r in registers])
-    if result.errors:
-        out.append("  errors:")
-        out.extend(
-            printable(f"    {e.source}:{e.line}: {e.text}") for e in result.errors[:ERRORS_SHOWN]
-        )
-        if len(result.errors) > ERRORS_SHOWN:
-            out.append(f"    … and {len(result.errors) - ERRORS_SHOWN} more")
-    if result.problems:
-        out.append("  lines not understood:")
-        out.extend(
-            printable(f"    {p.source}:{p.line}: {p.kind}") for p in result.problems[:ERRORS_SHOWN]
-        )
-        if len(result.problems) > ERRORS_SHOWN:
-            out.append(f"    … and {len(result.problems) - ERRORS_SHOWN} more")
+    out.extend(_text_lines("errors", [(e, e.text) for e in result.errors]))
+    out.extend(_text_lines("lines not understood", [(p, p.kind) for p in result.problems]))
     if result.advice:
         out.append("  advice:")
         out.extend(f"    - {printable(text)}" for text in result.advice)
+    return out
+
+
+def _text_lines(title: str, lines: Sequence[tuple[ErrorLine, str]]) -> list[str]:
+    """A titled list of log lines with what each says, the first ERRORS_SHOWN of them."""
+    if not lines:
+        return []
+    out = [f"  {title}:"]
+    out.extend(printable(f"    {e.source}:{e.line}: {what}") for e, what in lines[:ERRORS_SHOWN])
+    if len(lines) > ERRORS_SHOWN:
+        out.append(f"    … and {len(lines) - ERRORS_SHOWN} more")
     return out
 
 
