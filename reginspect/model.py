@@ -18,7 +18,6 @@ import itertools
 import re
 from array import array
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import KW_ONLY, dataclass, field
 from sys import intern
 from typing import Any, Final, NamedTuple
 
@@ -280,25 +279,52 @@ class CpuState:
         return len(self.ids)
 
 
-@dataclass(slots=True, eq=False)
 class ProcessInfo:
     """One QEMU process, as libvirt's header or a command line describes it. Shared by the
     attempts of that process."""
 
-    origin: str  # "libvirt" | "command-line" | "stream"
-    line: LineRef
-    time: str | None = None
-    qemu_version: str | None = None
-    libvirt_version: str | None = None
-    _: KW_ONLY
-    machine: str | None = None
+    # Not a dataclass: importing dataclasses (and inspect with it) costs a sixth of the
+    # start-up of a report on a small log.
+    __slots__ = (
+        "accel",
+        "binary",
+        "cpu",
+        "end_reason",
+        "hidden",
+        "incoming",
+        "libvirt_version",
+        "line",
+        "machine",
+        "origin",
+        "qemu_version",
+        "time",
+    )
     # Filled in as the log tells more (its command line, libvirt's end of it, hidden registers).
-    cpu: str | None = field(default=None, init=False)
-    accel: str | None = field(default=None, init=False)
-    incoming: str | None = field(default=None, init=False)
-    binary: str | None = field(default=None, init=False)
-    hidden: set[int] = field(default_factory=set, init=False)
-    end_reason: str | None = field(default=None, init=False)
+    cpu: str | None
+    accel: str | None
+    incoming: str | None
+    binary: str | None
+    end_reason: str | None
+    hidden: set[int]
+
+    def __init__(
+        self,
+        origin: str,  # "libvirt" | "command-line" | "stream"
+        line: LineRef,
+        time: str | None = None,
+        qemu_version: str | None = None,
+        libvirt_version: str | None = None,
+        *,
+        machine: str | None = None,
+    ) -> None:
+        self.origin, self.line, self.time = origin, line, time
+        self.qemu_version, self.libvirt_version, self.machine = (
+            qemu_version,
+            libvirt_version,
+            machine,
+        )
+        self.cpu = self.accel = self.incoming = self.binary = self.end_reason = None
+        self.hidden = set()
 
 
 class ErrorLine(NamedTuple):
