@@ -66,6 +66,7 @@ def test_unknown_keys_are_problems_on_their_lines_in_every_format() -> None:
     (problem,) = data["not_understood"]
     assert (problem["line"], problem["source"]) == (2, "dst.log")
     assert "0x1002265b" in problem["text"]
+    assert problem["problem"].endswith("0x1002265b is not a QEMU AArch64 system register key")
     assert "lines not understood:\n    dst.log:2: " in render(report, "text")
     assert "Lines not understood:\n\n- line 2: " in render(report, "markdown")
 
