@@ -61,6 +61,7 @@ class ReginspectApp(App[int]):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
         Binding("p", "pause", "Pause"),
+        Binding("P", "plan", "Plan", show=False),
     ]
 
     def __init__(
@@ -277,6 +278,31 @@ class ReginspectApp(App[int]):
         self.main.query_one("#header").paused = self.paused  # type: ignore[attr-defined]
         if not self.paused:
             self.refresh_view()
+
+    def action_plan(self) -> None:
+        """``P``: the two saved streams as a plan of two host configurations (reginspect plan):
+        both directions, and the one fix that makes both migrate."""
+        from reginspect.errors import UserError
+        from reginspect.plan import PlanOptions, plan_files
+        from tui.screens.plan import PlanScreen
+
+        if len(self.streams) != 2:
+            self.notify(
+                "P plans both directions between two saved streams: start with "
+                "--stream SRC --stream DST.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        source, destination = self.streams
+        fixes = self.viewer.options
+        options = PlanOptions(have=fixes.have, machine=fixes.dst_machine or fixes.src_machine)
+        try:
+            plan = plan_files([f"source={source}", f"destination={destination}"], options)
+        except UserError as error:
+            self.notify(printable(error.message), severity="error", markup=False)
+            return
+        self.push_screen(PlanScreen(plan))
 
     async def action_quit(self) -> None:
         self.exit(0)

@@ -141,3 +141,41 @@ def test_tui_takes_no_output_options(run_cli: Any) -> None:
     assert status == 2
     assert out == ""
     assert "--tui shows everything itself" in err
+
+
+async def test_shift_p_on_the_main_screen_plans_the_two_saved_streams(in_data: Path) -> None:
+    from tests.app.conftest import FAILED
+    from tests.app.pilot import app_ready
+    from tests.conftest import CORPUS, require_corpus
+    from tui.screens.main import MainScreen
+    from tui.screens.plan import PlanScreen
+
+    require_corpus()
+    case = CORPUS / "11.1-max-to-cortex-a57"
+    pair = [str(case / "src.mig.xz"), str(case / "dst.mig.xz")]
+    async with app_ready([FAILED], SIZE, streams=pair) as (app, pilot):
+        await pilot.press("P")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, PlanScreen)
+        assert [i.label for i in screen.plan.inputs] == ["source", "destination"]
+        forward = next(c for c in screen.plan.cells if (c.source, c.destination) == (0, 1))
+        # The same differences as the streams' comparison on the main screen: 88 extra.
+        assert len(forward.extra) == 88
+        assert forward.verdict is PairVerdict.FAILS_REGISTERS
+        assert "2 host configurations, 2 directions" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_shift_p_without_streams_says_what_it_needs(in_data: Path) -> None:
+    from tests.app.conftest import FAILED
+    from tests.app.pilot import app_ready
+    from tui.screens.main import MainScreen
+
+    async with app_ready([FAILED], SIZE) as (app, pilot):
+        await pilot.press("P")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert any("--stream SRC --stream DST" in n.message for n in app._notifications)

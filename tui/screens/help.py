@@ -18,6 +18,7 @@ HELP = (
             ("l", "the raw log, relevant lines highlighted"),
             ("tab", "next pane (navigator, table, detail)"),
             ("p", "pause / resume the live refresh (the files are still read)"),
+            ("P", "both directions of the --stream pair, as a plan"),
             ("ctrl+p", "command palette: every command, and the themes"),
             ("?", "this help"),
             ("q", "quit"),

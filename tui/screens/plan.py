@@ -25,6 +25,7 @@ class PlanScreen(Screen[None]):
         Binding("f", "view('fix')", "Fix for the set"),
         Binding("m", "focus_matrix", "Matrix"),
         Binding("o", "sort", "Sort", show=False),
+        Binding("escape", "back", "Back"),
     ]
     DEFAULT_CSS = """
     PlanScreen #plan-title { height: 1; background: $panel; text-style: bold; padding: 0 1; }
@@ -108,6 +109,14 @@ class PlanScreen(Screen[None]):
             self.query_one("#fix", SuggestionsPane).query_one("#suggestion-list").focus()
         else:
             self.query_one("#table", RegisterTable).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Back only where there is a screen to go back to (``P`` on the main screen opened
+        # this one); ``plan --tui`` has none, and shows no such key.
+        return action != "back" or len(self.app.screen_stack) > 1
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
 
     def action_focus_matrix(self) -> None:
         self.query_one("#matrix", PlanMatrix).focus()
