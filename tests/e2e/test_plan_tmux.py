@@ -23,11 +23,11 @@ def _streams() -> tuple[Path, Path]:
     return case / "src.mig.xz", case / "dst.mig.xz"
 
 
-def test_plan_tui_shows_both_directions_and_the_fix() -> None:
+def test_plan_tui_shows_both_directions_and_the_fix(tmp_path: Path) -> None:
     source, destination = _streams()
     terminal = Terminal(
-        source.parent,
-        f"{REGINSPECT} plan --tui max={source.name} a57={destination.name}",
+        tmp_path,  # the terminal writes its exit status there: never in the repository
+        f"{REGINSPECT} plan --tui max={source} a57={destination}",
         width=110,
         height=36,
     )
