@@ -6,7 +6,8 @@ here (the byte string that finds its lines in a big log, the word its message st
 the function that reads it). Nothing else changes: the model acts on event types, not texts.
 """
 
-from __future__ import annotations
+# Annotations are evaluated at import (no `from __future__ import annotations`): typing's
+# NamedTuple compiles every string annotation, a tenth of a small report's start-up.
 
 from collections.abc import Callable, Iterable
 from typing import Final, NamedTuple
