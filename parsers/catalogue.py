@@ -32,6 +32,7 @@ from parsers.regids import (
     SVE_VLS,
     Accel,
     RegisterIdError,
+    cp_fields,
     format_id,
     kvm_id_to_qemu_key,
     split_id,
@@ -153,12 +154,10 @@ def pseudo_names() -> Iterator[tuple[int, str]]:
 def cp_generic_name(kvm_id: int) -> str:
     """``p15, 4, c1, c0, 3`` (32-bit access) or ``p15, 0, c15`` (64-bit access)."""
     cp = kvm_id >> 16 & 0xFFF
-    index = kvm_id & 0xFFFF
-    opc1 = index >> 3 & 0xF
-    crm = index >> 7 & 0xF
+    opc1, crn, crm, opc2 = cp_fields(kvm_id & 0xFFFF)
     if kvm_id >> 52 & 0xF == SIZE_U64:
         return f"p{cp}, {opc1}, c{crm}"
-    return f"p{cp}, {opc1}, c{index >> 11 & 0xF}, c{crm}, {index & 0x7}"
+    return f"p{cp}, {opc1}, c{crn}, c{crm}, {opc2}"
 
 
 def lookup_name(name: str) -> list[int]:
@@ -414,7 +413,7 @@ def _describe_arm(kvm_id: int, size: int, group: int, index: int) -> RegisterInf
     _expect_size(kvm_id, size, SIZE_U32, SIZE_U64)
     is64 = size == SIZE_U64
     ns = bool(kvm_id & NS_BIT)
-    opc1, crm = index >> 3 & 0xF, index >> 7 & 0xF
+    opc1, crn, crm, opc2 = cp_fields(index)
     if is64:
         if index & ~0x7F8:
             raise RegisterIdError(f"{format_id(kvm_id)}: a 64-bit access has only opc1 and CRm.")
@@ -425,7 +424,6 @@ def _describe_arm(kvm_id: int, size: int, group: int, index: int) -> RegisterInf
             _field("ns", ns),
         )
     else:
-        crn, opc2 = index >> 11 & 0xF, index & 7
         if index & 0x8000:
             raise RegisterIdError(f"{format_id(kvm_id)}: bit 15 is set in a 32-bit access.")
         fields = (

@@ -106,6 +106,12 @@ def cp_id(
     return ARCH_ARM << 56 | size << 52 | (NS_BIT if ns else 0) | cp << 16 | index
 
 
+def cp_fields(index: int) -> tuple[int, int, int, int]:
+    """(opc1, CRn, CRm, opc2) of an AArch32 coprocessor register's index: ``cp_id`` undone (a
+    64-bit access has only opc1 and CRm; its CRn and opc2 read 0)."""
+    return (index >> 3 & 15, index >> 11 & 15, index >> 7 & 15, index & 7)
+
+
 def check_fields(**fields: tuple[int, int]) -> None:
     """RegisterIdError naming the first field whose value is not within 0..limit."""
     for name, (value, limit) in fields.items():

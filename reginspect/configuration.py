@@ -31,6 +31,7 @@ from parsers.regids import (
     GROUP_SYSREG,
     SIZE_U64,
     RegisterIdError,
+    cp_fields,
     split_id,
     sysreg_fields,
     sysreg_id,
@@ -93,9 +94,10 @@ def _fields(kvm_id: int) -> tuple[int, ...] | None:
         return sysreg_fields(index)
     if group not in (14, 15):
         return None
+    opc1, crn, crm, opc2 = cp_fields(index)
     if size == SIZE_U64:
-        return (group, index >> 3 & 15, index >> 7 & 15)
-    return (group, index >> 3 & 15, index >> 11 & 15, index >> 7 & 15, index & 7)
+        return (group, opc1, crm)
+    return (group, opc1, crn, crm, opc2)
 
 
 def is_configuration(kvm_id: int) -> bool:

@@ -14,6 +14,7 @@ from parsers.regforms import RegisterRef, describe_references, find_references, 
 from parsers.regids import (
     Accel,
     RegisterIdError,
+    cp_fields,
     cp_id,
     format_id,
     kvm_id_to_qemu_key,
@@ -191,6 +192,22 @@ def test_kvm_text_round_trip(kvm_id: int) -> None:
 @given(sysregs)
 def test_sysreg_fields_undo_sysreg_id(kvm_id: int) -> None:
     assert sysreg_id(*sysreg_fields(kvm_id & 0xFFFF)) == kvm_id
+
+
+@given(
+    st.sampled_from([14, 15]),
+    st.integers(0, 15),
+    st.integers(0, 15),
+    st.integers(0, 15),
+    st.integers(0, 7),
+    st.booleans(),
+)
+def test_cp_fields_undo_cp_id(
+    cp: int, opc1: int, crn: int, crm: int, opc2: int, is64: bool
+) -> None:
+    kvm_id = cp_id(cp, opc1, crn, crm, opc2, is64=is64)
+    want = (opc1, 0, crm, 0) if is64 else (opc1, crn, crm, opc2)
+    assert cp_fields(kvm_id & 0xFFFF) == want
 
 
 @settings(max_examples=1000)
