@@ -24,6 +24,7 @@ from typing import IO, Final, NamedTuple
 from parsers.bytesearch import count_newlines
 from reginspect.analyze import Fixes, attempt_result, summarize
 from reginspect.ingest import Ingest, worker_pool
+from reginspect.inputs import read_range
 from reginspect.model import Attempt, LineRef, Session
 from reginspect.report import render_attempt
 from reginspect.results import AttemptSummary, Report
@@ -130,15 +131,7 @@ def attempt_cuts(path: str, parts: int) -> list[int]:
 
 
 def _lines_before(path: str, offset: int) -> int:
-    with open(path, "rb") as stream:
-        lines = 0
-        while offset > 0:
-            block = stream.read(min(WINDOW_BLOCK, offset))
-            if not block:
-                break
-            offset -= len(block)
-            lines += count_newlines(block)
-        return lines
+    return sum(count_newlines(block) for block in read_range(path, 0, offset, WINDOW_BLOCK))
 
 
 def _write(out: IO[bytes], text: str) -> None:
@@ -176,14 +169,7 @@ def report_region(
                     result = attempt_result(attempt, summary)
                     _write(out, render_attempt(result, form, matched=matched, number=NUMBER))
 
-        stream = stack.enter_context(open(path, "rb"))
-        stream.seek(start)
-        remaining = end - start
-        while remaining > 0:
-            chunk = stream.read(min(1 << 20, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
+        for chunk in read_range(path, start, end):
             ingest.feed(chunk)
             report(builder.take_finished())
         ingest.close()

@@ -23,7 +23,14 @@ from parsers.logevents import LogEvent
 from parsers.logparse import LogParser, joins_next_line
 from parsers.logshapes import MAX_LINE
 from reginspect.errors import UserError
-from reginspect.inputs import CHUNK_SIZE, compression_of, describe_source, open_binary, read_chunks
+from reginspect.inputs import (
+    CHUNK_SIZE,
+    compression_of,
+    describe_source,
+    open_binary,
+    read_chunks,
+    read_range,
+)
 from reginspect.model import Session
 from reginspect.scan import line_finder
 
@@ -151,17 +158,10 @@ def parse_region(path: str, start: int, end: int, sink: ChunkSink | None = None)
     # Built in the worker process (once per process): nothing unpicklable travels to it.
     parser = LogParser(start_offset=start, finder=line_finder())
     events: list[LogEvent] = []
-    with open(path, "rb") as stream:
-        stream.seek(start)
-        remaining = end - start
-        while remaining > 0:
-            chunk = stream.read(min(REGION_CHUNK, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            events.extend(parser.feed(chunk))
-            if sink is not None:
-                sink.feed(chunk)
+    for chunk in read_range(path, start, end, REGION_CHUNK):
+        events.extend(parser.feed(chunk))
+        if sink is not None:
+            sink.feed(chunk)
     events.extend(parser.close())
     return Region(start, end, events, parser.lines, sink)
 

@@ -122,6 +122,20 @@ def open_binary(path: str) -> IO[bytes]:
         raise UserError(f"{path}: cannot be opened ({exc.strerror}).") from None
 
 
+def read_range(path: str, start: int, end: int, size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    """Bytes ``start``..``end`` of a plain file, in pieces of ``size`` at most (fewer if the
+    file is shorter): what a region worker reads."""
+    with open(path, "rb") as stream:
+        stream.seek(start)
+        remaining = end - start
+        while remaining > 0:
+            chunk = stream.read(min(size, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
+
+
 def read_chunks(stream: IO[bytes], path: str, size: int = CHUNK_SIZE) -> Iterator[bytes]:
     """The input's bytes in large chunks, decompressed by content (gzip, xz, zstd, bzip2).
 
