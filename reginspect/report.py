@@ -563,6 +563,14 @@ def _text_lines(title: str, lines: Sequence[tuple[ErrorLine, str]]) -> list[str]
     return out
 
 
+def _markdown_lines(title: str, lines: Sequence[tuple[int, str]]) -> list[str]:
+    """A titled Markdown list of log lines with what each says, the first ERRORS_SHOWN."""
+    if not lines:
+        return []
+    shown = (f"- line {line}: {markdown_text(what)}" for line, what in lines[:ERRORS_SHOWN])
+    return [f"{title}:", "", *shown, ""]
+
+
 def _markdown_parts(report: Report, attempts: Iterable[str]) -> Iterator[str]:
     md = markdown_text
 
@@ -626,16 +634,8 @@ def _markdown_attempt(result: AttemptResult, number: str | None = None) -> list[
         if matched:
             out.append(f"{matched} matched register(s) with equal values, listed in the JSON.")
             out.append("")
-    if result.errors:
-        out.append("Errors:")
-        out.append("")
-        out.extend(f"- line {e.line}: {md(e.text)}" for e in result.errors[:ERRORS_SHOWN])
-        out.append("")
-    if result.problems:
-        out.append("Lines not understood:")
-        out.append("")
-        out.extend(f"- line {p.line}: {md(p.kind)}" for p in result.problems[:ERRORS_SHOWN])
-        out.append("")
+    out.extend(_markdown_lines("Errors", [(e.line, e.text) for e in result.errors]))
+    out.extend(_markdown_lines("Lines not understood", [(p.line, p.kind) for p in result.problems]))
     if result.advice:
         out.append("Advice:")
         out.append("")
