@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from parsers.catalogue import describe
 from parsers.logevents import Dialect, MessageKind, Status
@@ -48,9 +48,14 @@ def xmig_trace_options(accel: Accel) -> str:
     return f"{TRACE_OPTIONS_XMIG} (under KVM also {TRACE_OPTIONS_XMIG_KVM})"
 
 
-def register_names(entries: list[int], limit: int = NAME_LIMIT) -> str:
-    names = [describe(kvm_id).name for kvm_id in entries[:limit]]
-    more = len(entries) - limit
+def register_names(
+    entries: Sequence[int], limit: int | None = NAME_LIMIT, accel: Accel = Accel.UNKNOWN
+) -> str:
+    """The first ``limit`` registers' names (every one for None), in the given order, and how
+    many more; ``accel`` names the few ids KVM and TCG name differently."""
+    shown = entries if limit is None else entries[:limit]
+    names = [describe(kvm_id, accel).name for kvm_id in shown]
+    more = len(entries) - len(shown)
     return ", ".join(names) + (f" and {more} more" if more > 0 else "")
 
 

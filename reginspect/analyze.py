@@ -9,7 +9,7 @@ from typing import Any, Final, TypeVar, overload
 from parsers.catalogue import describe
 from parsers.logevents import REGISTER_KINDS, FailureKind, MessageKind, Status
 from parsers.regids import Accel
-from reginspect.advice import attempt_advice
+from reginspect.advice import attempt_advice, register_names
 from reginspect.model import (
     ACCELS,
     KINDS,
@@ -241,9 +241,7 @@ def _failure_detail(attempt: Attempt, fatal: list[int]) -> str:
 
 
 def _names(ids: list[int], attempt: Attempt, accel: Accel | None = None) -> str:
-    known = accel or _accel(attempt)[0]
-    names = [describe(kvm_id, known).name for kvm_id in ids[:4]]
-    return ", ".join(names) + (f" and {len(ids) - 4} more" if len(ids) > 4 else "")
+    return register_names(ids, 4, accel or _accel(attempt)[0])
 
 
 # Id sets repeat from attempt to attempt (the same two configurations, migrating again): one

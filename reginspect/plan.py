@@ -446,10 +446,7 @@ def pair_cell(
 
 
 def _names(ids: Iterable[int], accel: Accel, limit: int = 12) -> str:
-    listed = sorted(ids)
-    shown = [describe(kvm_id, accel).name for kvm_id in listed[:limit]]
-    more = len(listed) - limit
-    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+    return register_names(sorted(ids), limit, accel)
 
 
 def matrix(inputs: Sequence[PlanInput], accel: Accel) -> tuple[Cell, ...]:

@@ -10,6 +10,7 @@ import textwrap
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final
 
+from reginspect.advice import register_names
 from reginspect.plan import SCHEMA, Cell, PairVerdict, Plan, PlanInput, pair_registers
 from reginspect.report import suggestion_json
 from reginspect.results import Form, RegisterResult, Suggestion
@@ -88,11 +89,7 @@ def direction(plan: Plan, cell: Cell) -> str:
 
 
 def _names(plan: Plan, ids: Iterable[int], limit: int | None = NAMES_SHOWN) -> str:
-    listed = sorted(ids)
-    shown = listed if limit is None else listed[:limit]
-    text = ", ".join(plan.name(kvm_id) for kvm_id in shown)
-    more = len(listed) - len(shown)
-    return text + (f" and {more} more" if more > 0 else "")
+    return register_names(sorted(ids), limit, plan.accel)
 
 
 def cell_summary(plan: Plan, cell: Cell, *, names: bool) -> str:
