@@ -16,8 +16,6 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-Finder = Callable[[bytes, bytes, int, int], list[int]]
-
 # Below this, bytes.count is as fast as the replace trick of count_newlines and copies nothing.
 _SMALL = 4096
 # Below this, bytes.find (under half memmem's speed) loses less time than importing ctypes takes
@@ -38,7 +36,8 @@ def _python_find_all(
 
 
 @functools.cache
-def _memmem() -> Finder | None:
+def _memmem() -> Callable[[bytes, bytes, int, int], int] | None:
+    """glibc's ``memmem`` as ``first(buf, needle, start, end)`` (-1: none), or None."""
     import ctypes  # here: only searches of large buffers need it
 
     try:
@@ -52,24 +51,17 @@ def _memmem() -> Finder | None:
     memmem.restype = ctypes.c_void_p
     memmem.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
 
-    def find_all(buf: bytes, needle: bytes, start: int, end: int) -> list[int]:
+    def first(buf: bytes, needle: bytes, start: int, end: int) -> int:
         # c_char_p over bytes points at the object's own storage: no copy is made.
         base = ctypes.cast(ctypes.c_char_p(buf), ctypes.c_void_p).value
         if base is None or not needle:
-            return _python_find_all(buf, needle, start, end)
-        width = len(needle)
-        found = []
-        position = start
-        while position <= end - width:
-            hit = memmem(base + position, end - position, needle, width)
-            if not hit:
-                break
-            at = hit - base
-            found.append(at)
-            position = at + 1
-        return found
+            return buf.find(needle, start, end)
+        if end - start < len(needle):
+            return -1
+        hit = memmem(base + start, end - start, needle, len(needle))
+        return hit - base if hit else -1
 
-    return find_all
+    return first
 
 
 def clamp(buf: bytes, start: int, end: int | None) -> tuple[int, int]:
@@ -79,13 +71,25 @@ def clamp(buf: bytes, start: int, end: int | None) -> tuple[int, int]:
     return min(max(start, 0), end), end
 
 
+def find(buf: bytes, needle: bytes, start: int = 0, end: int | None = None) -> int:
+    """The first offset where ``needle`` starts within ``buf[start:end]``, or -1."""
+    start, end = clamp(buf, start, end)
+    fast = _memmem() if end - start >= _MEMMEM_MIN else None
+    return buf.find(needle, start, end) if fast is None else fast(buf, needle, start, end)
+
+
 def find_all(buf: bytes, needle: bytes, start: int = 0, end: int | None = None) -> list[int]:
     """Every offset where ``needle`` starts within ``buf[start:end]``, ascending."""
     start, end = clamp(buf, start, end)
     fast = _memmem() if end - start >= _MEMMEM_MIN else None
-    if fast is not None:
-        return fast(buf, needle, start, end)
-    return _python_find_all(buf, needle, start, end)
+    if fast is None:
+        return _python_find_all(buf, needle, start, end)
+    found = []
+    at = fast(buf, needle, start, end)
+    while at != -1:
+        found.append(at)
+        at = fast(buf, needle, at + 1, end)
+    return found
 
 
 def line_starts(

@@ -19,9 +19,10 @@ import struct
 import tempfile
 from array import array
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from typing import IO, Final, NamedTuple
 
-from parsers.bytesearch import count_newlines
+from parsers.bytesearch import count_newlines, find
 from reginspect.analyze import Fixes, attempt_result, summarize
 from reginspect.ingest import Ingest, worker_pool
 from reginspect.inputs import read_range
@@ -79,17 +80,17 @@ def _cut_after(data: bytes, base: int) -> int | None:
     start) where an attempt has certainly ended, as a file offset; None if there is none."""
     best: int | None = None
     for marker in _ENDS_AFTER:
-        at = data.find(marker)
+        at = find(data, marker)
         if at != -1:
             end = data.find(b"\n", at)
             if end != -1 and (best is None or end + 1 < best):
                 best = end + 1
-    at = data.find(_STARTS_BEFORE)
+    at = find(data, _STARTS_BEFORE)
     if at != -1:
         start = data.rfind(b"\n", 0, at) + 1
         if start > 0 and (best is None or start < best):
             best = start
-    at = data.find(_CLEANUP)
+    at = find(data, _CLEANUP)
     while at != -1 and (best is None or at < best):
         end = data.find(b"\n", at)
         if end == -1:
@@ -97,35 +98,45 @@ def _cut_after(data: bytes, base: int) -> int | None:
         if data.rfind(_LOADED, max(at - 4096, 0), at) != -1:
             best = end + 1
             break
-        at = data.find(_CLEANUP, end)
+        at = find(data, _CLEANUP, end)
     return None if best is None else base + best
 
 
-def attempt_cuts(path: str, parts: int) -> list[int]:
-    """Where ``path`` can be cut for ``parts`` workers (0, the cuts, the size): near even
-    cuts, where attempts have certainly ended; just (0, size) when no such place is near."""
-    cuts = [0]
+def cut_near(path: str, target: int) -> int | None:
+    """The first place at or after the line start at or after ``target`` where an attempt has
+    certainly ended, looked for a block at a time within CUT_WINDOW; None if there is none."""
     with open(path, "rb") as stream:
         size = os.fstat(stream.fileno()).st_size
-        for index in range(1, parts):
-            # From the line start at or after the even cut, a window at a time.
-            target = max(cuts[-1], size * index // parts)
-            stream.seek(max(target - 1, 0))
-            stream.readline()
-            position = stream.tell()
-            cut = None
-            while cut is None and position < min(target + CUT_WINDOW, size):
-                block = stream.read(WINDOW_BLOCK)
-                if not block:
-                    break
-                last = block.rfind(b"\n") + 1  # whole lines: the rest is read again next time
-                if last == 0:
-                    break
-                cut = _cut_after(block[:last], position)
-                position += last
-                stream.seek(position)
-            if cut is not None and cuts[-1] < cut < size:
-                cuts.append(cut)
+        stream.seek(max(target - 1, 0))
+        stream.readline()
+        position = stream.tell()
+        while position < min(target + CUT_WINDOW, size):
+            block = stream.read(WINDOW_BLOCK)
+            last = block.rfind(b"\n") + 1  # whole lines: the rest is read again next time
+            if last == 0:
+                return None
+            cut = _cut_after(block[:last], position)
+            if cut is not None:
+                return cut
+            position += last
+            stream.seek(position)
+    return None
+
+
+def attempt_cuts(path: str, parts: int, pool: Executor | None = None) -> list[int]:
+    """Where ``path`` can be cut for ``parts`` workers (0, the cuts, the size): near even
+    cuts, where attempts have certainly ended; just (0, size) when no such place is near.
+    Each cut is looked for in ``pool`` when given: a window of a noisy log takes a while."""
+    size = os.path.getsize(path)
+    targets = [size * index // parts for index in range(1, parts)]
+    paths = [path] * len(targets)
+    found = (
+        pool.map(cut_near, paths, targets) if pool is not None else map(cut_near, paths, targets)
+    )
+    cuts = [0]
+    for cut in found:
+        if cut is not None and cuts[-1] < cut < size:
+            cuts.append(cut)
     cuts.append(size)
     return cuts
 
@@ -204,10 +215,10 @@ def fan_out(
 ) -> Fanned | None:
     """The report of ``path`` made by ``workers`` processes; None when the log has no place
     to cut it (one process then reads it)."""
-    cuts = attempt_cuts(path, workers * REGIONS_PER_WORKER)
-    if len(cuts) < 3:
-        return None
-    with worker_pool(min(workers, len(cuts) - 1)) as pool:
+    with worker_pool(workers) as pool:
+        cuts = attempt_cuts(path, workers * REGIONS_PER_WORKER, pool)
+        if len(cuts) < 3:
+            return None
         futures = [
             pool.submit(report_region, path, name, start, end, form, matched, directory)
             for start, end in itertools.pairwise(cuts)

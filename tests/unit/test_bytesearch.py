@@ -16,7 +16,8 @@ def test_find_all_agrees_with_python(buf: bytes, needle: bytes) -> None:
     assert bytesearch.find_all(buf, needle) == expected
     memmem = bytesearch._memmem()
     assert memmem is not None
-    assert memmem(buf, needle, 0, len(buf)) == expected
+    assert memmem(buf, needle, 0, len(buf)) == buf.find(needle)
+    assert bytesearch.find(buf, needle) == buf.find(needle)
 
 
 @settings(max_examples=300, deadline=None)
@@ -46,6 +47,7 @@ def test_large_buffers_are_searched_alike() -> None:
         assert bytesearch.find_all(buf, needle, 5, len(buf) - 5) == [
             at for at in expected if 5 <= at <= len(buf) - 5 - len(needle)
         ]
+        assert bytesearch.find(buf, needle, 5, len(buf) - 5) == buf.find(needle, 5, len(buf) - 5)
 
 
 @settings(max_examples=300, deadline=None)
@@ -77,7 +79,8 @@ def test_bounded_searches_see_only_their_bounds(parts: list[bytes], start: int, 
     assert found == [start + at for at in bytesearch._python_find_all(buf[start:end], b"qemu")]
     memmem = bytesearch._memmem()
     assert memmem is not None
-    assert memmem(buf, b"qemu", start, end) == found
+    assert memmem(buf, b"qemu", start, end) == (found[0] if found else -1)
+    assert bytesearch.find(buf, b"qemu", start, end) == buf.find(b"qemu", start, end)
     # ``start`` counts as a line start, as it does for the parser's complete-line pieces.
     starts = bytesearch.line_starts(buf, (b"qemu", b"cpreg"), start, end)
     assert starts == [
