@@ -9,6 +9,7 @@ the function that reads it). Nothing else changes: the model acts on event types
 # Annotations are evaluated at import (no `from __future__ import annotations`): typing's
 # NamedTuple compiles every string annotation, a tenth of a small report's start-up.
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Final, NamedTuple
 
@@ -123,6 +124,8 @@ def read_line(number: int, offset: int, data: bytes) -> Line:
 # -- registers ----------------------------------------------------------------------------------
 
 
+# A log names the same few hundred registers again in every attempt.
+@functools.lru_cache(maxsize=1 << 13)
 def _reference(text: str) -> tuple[int, str, Accel] | None:
     """The one register a message names, in whatever form it uses."""
     text = text.strip()

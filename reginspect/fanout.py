@@ -27,7 +27,7 @@ from reginspect.analyze import Fixes, attempt_result, summarize
 from reginspect.ingest import Ingest, worker_pool
 from reginspect.inputs import read_range
 from reginspect.model import Attempt, LineRef, Session
-from reginspect.report import render_attempt
+from reginspect.render import render_attempt
 from reginspect.results import AttemptSummary, Report
 from reginspect.scan import line_finder
 

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from reginspect.advice import register_names
 from reginspect.plan import SCHEMA, Cell, PairVerdict, Plan, PlanInput, pair_registers
-from reginspect.report import suggestion_json
+from reginspect.report_json import suggestion_json
 from reginspect.results import Form, RegisterResult, Suggestion
 from reginspect.textsafe import markdown_text, printable
 

@@ -1,37 +1,29 @@
-"""The report: result objects rendered as JSON, as text for terminals, or as Markdown.
+"""The report as text for terminals and as Markdown, and the phrases both share with the TUI.
 
-The JSON schema is ``reginspect.report/1`` (``reginspect/report.schema.json``, documented in the
-README). Every form is drawn from the same ``Report`` object, so the three never disagree.
+The JSON form is ``reginspect.report_json``, loaded only when asked for; ``reginspect.render``
+picks the form. Every form is drawn from the same ``Report`` object, so the three never disagree.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final
 
-from parsers.catalogue import describe
-from parsers.logevents import Dialect, MessageKind, Status
+from parsers.logevents import Dialect, Status
 from parsers.regids import Accel, format_id
-from reginspect.model import ErrorLine, Naming, RefusedRegister
+from reginspect.model import ErrorLine, Naming
 from reginspect.results import (
     STATUS_ORDER,
     AttemptResult,
     AttemptSummary,
-    CpuResult,
-    Form,
     Outcome,
     RegisterResult,
     Report,
-    Suggestion,
     display_time,
 )
 from reginspect.textsafe import markdown_text, printable
-
-SCHEMA: Final = "reginspect.report/1"
-JsonDict = dict[str, Any]
 
 STATUS_TITLES: Final = {
     Status.EXTRA: "extra (in the stream, unknown on the destination)",
@@ -42,254 +34,8 @@ STATUS_TITLES: Final = {
 ERRORS_SHOWN: Final = 20
 
 
-# -- JSON ---------------------------------------------------------------------------------------
-
-
-def _hex(value: int | None) -> str | None:
+def hex_value(value: int | None) -> str | None:
     return None if value is None else f"0x{value:x}"
-
-
-def register_json(register: RegisterResult, attempt_source: str) -> JsonDict:
-    info = register.info
-    data: JsonDict = OneLine(
-        {
-            "id": format_id(register.kvm_id),
-            "name": info.name,
-            "status": str(register.status),
-            "tolerated": register.tolerated,
-            "lines": [ref.line for ref in register.lines],
-            "raw": register.reference,
-            "kind": info.kind,
-            "known": info.known,
-            "aliases": list(info.aliases),
-            "evidence": str(register.kind),
-        }
-    )
-    sources = {ref.source for ref in register.lines}
-    if sources and sources != {attempt_source}:
-        data["source"] = sorted(sources)[0]
-    if register.stream_value is not None or register.destination_value is not None:
-        data["stream_value"] = _hex(register.stream_value)
-        data["destination_value"] = _hex(register.destination_value)
-        data["value_differs"] = register.value_differs
-    return data
-
-
-RegisterWriter = Callable[[RegisterResult, str], Any]
-_STATUS_PLACE: Final = {status: place for place, status in enumerate(STATUS_ORDER)}
-
-
-def _register_json_jsontext(register: RegisterResult, attempt_source: str) -> _Json:
-    return _Json(_register_json_text(register, attempt_source))
-
-
-def _cpu_json(cpu: CpuResult, attempt_source: str, write: RegisterWriter) -> JsonDict:
-    registers = sorted(
-        cpu.registers, key=lambda register: (_STATUS_PLACE[register.status], register.kvm_id)
-    )
-    return {
-        "cpu": cpu.instance,
-        "stream_count": cpu.stream_count,
-        "destination_count": cpu.destination_count,
-        "missing_count": cpu.count(Status.MISSING),
-        "extra_count": cpu.count(Status.EXTRA),
-        "matched_count": cpu.count(Status.MATCHED) or None,
-        "registers": [write(register, attempt_source) for register in registers],
-    }
-
-
-def _error_json(error: ErrorLine) -> JsonDict:
-    return {"line": error.line, "text": error.text, "kind": error.kind, "source": error.source}
-
-
-def attempt_json(
-    result: AttemptResult, write: RegisterWriter = register_json, number: str | None = None
-) -> JsonDict:
-    summary = result.summary
-    process = summary.process
-    return {
-        "index": summary.index if number is None else _Json(number),
-        "source": summary.source,
-        "sources": list(summary.sources),
-        "outcome": str(summary.outcome),
-        "outcome_detail": summary.outcome_detail,
-        "naming": str(summary.naming),
-        "accel": str(summary.accel),
-        "time": summary.time,
-        "first_line": summary.first_line,
-        "last_line": summary.last_line,
-        "qemu": None
-        if process is None
-        else {
-            "origin": process.origin,
-            "time": process.time,
-            "version": process.version,
-            "machine": process.machine,
-            "cpu": process.cpu,
-            "accel": process.accel,
-            "incoming": process.incoming,
-            "line": process.line.line,
-        },
-        "cpus": [_cpu_json(cpu, summary.source, write) for cpu in result.cpus],
-        "hidden": [format_id(kvm_id) for kvm_id in sorted(summary.hidden)],
-        "refused": [_refused_json(refused) for refused in summary.refused],
-        "properties": [
-            {
-                "line": p.line,
-                "driver": p.driver,
-                "property": p.property,
-                "value": p.value,
-                "set_twice": p.set_twice,
-            }
-            for p in summary.properties
-        ],
-        "errors": [_error_json(error) for error in result.errors],
-        "warnings": [_error_json(warning) for warning in result.warnings],
-        "not_understood": [_problem_json(problem) for problem in result.problems],
-        "advice": list(result.advice),
-    }
-
-
-def _problem_json(problem: ErrorLine) -> JsonDict:
-    return {
-        "line": problem.line,
-        "text": problem.text,
-        "problem": problem.kind,
-        "source": problem.source,
-    }
-
-
-_REFUSALS: Final = {
-    MessageKind.KVM_SET_VALUE: "value",
-    MessageKind.KVM_SET_UNKNOWN: "unknown",
-    MessageKind.KVM_SET_ERROR: "error",
-}
-
-
-def _refused_json(refused: RefusedRegister) -> JsonDict:
-    return {
-        "id": format_id(refused.kvm_id),
-        "name": describe(refused.kvm_id, Accel.KVM).name,
-        "refusal": _REFUSALS.get(refused.kind, "error"),
-        "value": _hex(refused.value),
-        "current": _hex(refused.current),
-        "line": refused.line.line,
-        "source": refused.line.source,
-    }
-
-
-def suggestion_json(suggestion: Suggestion) -> JsonDict:
-    forms = dict(suggestion.forms)
-    return {
-        "property": suggestion.property,
-        "side": suggestion.side,
-        "ids": [format_id(kvm_id) for kvm_id in suggestion.ids],
-        "value": suggestion.value,
-        "forms": {str(form): forms.get(form) for form in Form},
-        "reason": suggestion.reason,
-        "applies_to": suggestion.applies_to,
-        "route": str(suggestion.route),
-        "qemu": suggestion.qemu,
-        "loses": [
-            {"id": format_id(kvm_id), "name": describe(kvm_id).name, "value": _hex(value)}
-            for kvm_id, value in suggestion.loses
-        ],
-    }
-
-
-def report_json(report: Report) -> JsonDict:
-    return {
-        "schema": SCHEMA,
-        "sources": list(report.sources),
-        "attempts": [attempt_json(result) for result in report.attempts],
-        "suggestions": [suggestion_json(suggestion) for suggestion in report.suggestions],
-        "problems": list(report.problems),
-    }
-
-
-# -- rendering ----------------------------------------------------------------------------------
-
-
-def render(report: Report, form: str, *, matched: bool = False) -> str:
-    """The report in one of the forms the commands offer: json, markdown or text."""
-    return "".join(render_parts(report, form, matched=matched))
-
-
-def render_parts(
-    report: Report, form: str, *, matched: bool = False, attempts: Iterable[str] | None = None
-) -> Iterator[str]:
-    """``render`` in pieces, one attempt at a time: a report of thousands of attempts is
-    written as it is made. ``attempts``: the attempts rendered already (``render_attempt``,
-    in order), instead of ``report.attempts``."""
-    if attempts is None:
-        attempts = (render_attempt(result, form, matched=matched) for result in report.attempts)
-    if form == "json":
-        yield from _json_parts(report, attempts)
-    elif form == "markdown":
-        yield from _markdown_parts(report, attempts)
-    else:
-        yield from _text_parts(report, attempts)
-
-
-def render_attempt(
-    result: AttemptResult, form: str, *, matched: bool = False, number: str | None = None
-) -> str:
-    """One attempt's part of the report; ``number``: what to write as its number instead of
-    its index (another process numbers attempts it cannot count)."""
-    if form == "json":
-        return _dump(attempt_json(result, _register_json_jsontext, number), 2)
-    if form == "markdown":
-        return "\n".join(_markdown_attempt(result, number)).rstrip()
-    return "\n".join(_text_attempt(result, matched=matched, number=number))
-
-
-class OneLine(dict[str, Any]):
-    """A JSON object written on one line: a register (a report lists thousands of them; one a
-    line is quick to write and to grep)."""
-
-
-_SCALARS: Final = {True: "true", False: "false", None: "null"}
-_ascii = json.encoder.encode_basestring_ascii
-
-
-def _dump(value: object, level: int) -> str:
-    """JSON indented by two spaces a level, ``OneLine`` objects on one line. ensure_ascii
-    escapes every control and non-ASCII character: nothing in a log survives raw."""
-    if type(value) is str:
-        return str(_ascii(value))
-    if value is None or type(value) is bool:
-        return _SCALARS[value]
-    if type(value) is int:
-        return str(value)
-    if isinstance(value, _Json):
-        return str(value)
-    if isinstance(value, OneLine):
-        return json.dumps(value, ensure_ascii=True)
-    if isinstance(value, dict | list) and value:
-        inner = "\n" + "  " * (level + 1)
-        if isinstance(value, dict):
-            items = [f"{_ascii(key)}: {_dump(item, level + 1)}" for key, item in value.items()]
-            opening, closing = "{", "}"
-        elif isinstance(value[0], _Json):  # a CPU's registers, written already
-            items, opening, closing = value, "[", "]"
-        else:
-            items = [_dump(item, level + 1) for item in value]
-            opening, closing = "[", "]"
-        return opening + inner + ("," + inner).join(items) + "\n" + "  " * level + closing
-    return json.dumps(value, ensure_ascii=True)
-
-
-def _json_parts(report: Report, attempts: Iterable[str]) -> Iterator[str]:
-    head = {"schema": SCHEMA, "sources": list(report.sources)}
-    yield _dump(head, 0)[:-2] + ',\n  "attempts": ['
-    for number, text in enumerate(attempts):
-        yield ("," if number else "") + "\n    " + text
-    yield "\n  ]," if report.summaries else "],"
-    tail = {
-        "suggestions": [suggestion_json(suggestion) for suggestion in report.suggestions],
-        "problems": list(report.problems),
-    }
-    yield _dump(tail, 0)[1:] + "\n"
 
 
 def summary_line(summary: AttemptSummary) -> str:
@@ -402,11 +148,10 @@ def qemu_facts(summary: AttemptSummary) -> str:
 # A report names the same registers in attempt after attempt: what does not depend on the
 # attempt is written once per run (bounded).
 _NAMED: dict[tuple[int, str], str] = {}
-_JSON_HEADS: dict[tuple[object, ...], tuple[str, str]] = {}
 _REMEMBERED = 1 << 14
 
 
-def _remember(cache: dict[Any, Any], key: object, value: Any) -> Any:
+def remember(cache: dict[Any, Any], key: object, value: Any) -> Any:
     if len(cache) >= _REMEMBERED:
         cache.clear()
     cache[key] = value
@@ -419,7 +164,7 @@ def _register_line(register: RegisterResult) -> str:
     if named is None:
         aliases = f" ({', '.join(info.aliases[:2])})" if info.aliases else ""
         text = printable(f"{format_id(register.kvm_id)}  {info.name}{aliases}  ")
-        named = _remember(_NAMED, (register.kvm_id, info.name), text)
+        named = remember(_NAMED, (register.kvm_id, info.name), text)
     where = f"line {register.lines[0].line}" if register.lines else ""
     if not register.tolerated and info.known and register.stream_value is None:
         return named + where  # the usual case, without flags
@@ -429,37 +174,11 @@ def _register_line(register: RegisterResult) -> str:
     if not info.known:
         flags.append("unknown to the catalogue")
     if register.value_differs:
-        flags.append(f"values {_hex(register.stream_value)} → {_hex(register.destination_value)}")
+        flags.append(
+            f"values {hex_value(register.stream_value)} → {hex_value(register.destination_value)}"
+        )
     extra = f" [{'; '.join(flags)}]" if flags else ""
     return f"{named}{where}{extra}"
-
-
-class _Json(str):
-    """JSON text written as it is by ``_dump``."""
-
-
-def _register_json_text(register: RegisterResult, attempt_source: str) -> str:
-    """``register_json`` as one line of JSON, made from the parts that repeat."""
-    if register.stream_value is not None or register.destination_value is not None:
-        return json.dumps(register_json(register, attempt_source), ensure_ascii=True)
-    lines = register.lines
-    if len(lines) == 1:  # the usual case, made without a generator
-        if lines[0].source != attempt_source:
-            return json.dumps(register_json(register, attempt_source), ensure_ascii=True)
-        numbers = str(lines[0].line)
-    elif any(ref.source != attempt_source for ref in lines):
-        return json.dumps(register_json(register, attempt_source), ensure_ascii=True)
-    else:
-        numbers = ", ".join(str(ref.line) for ref in lines)
-    info = register.info
-    key: tuple[object, ...] = (register.kvm_id, info.name, register.status, register.tolerated)
-    key += (register.reference, register.kind)
-    parts = _JSON_HEADS.get(key)
-    if parts is None:
-        whole = json.dumps(register_json(register._replace(lines=()), ""), ensure_ascii=True)
-        head, tail = whole.split('"lines": []', 1)
-        parts = _remember(_JSON_HEADS, key, (head + '"lines": [', "]" + tail))
-    return parts[0] + numbers + parts[1]
 
 
 def _or_unknown(value: int | None) -> str:
@@ -479,7 +198,7 @@ def _sections(sections: Iterable[str]) -> Iterator[str]:
         yield "\n"
 
 
-def _text_parts(report: Report, attempts: Iterable[str]) -> Iterator[str]:
+def text_parts(report: Report, attempts: Iterable[str]) -> Iterator[str]:
     def sections() -> Iterator[str]:
         if not report.summaries:
             yield "No migration attempt found."
@@ -508,7 +227,7 @@ def _text_parts(report: Report, attempts: Iterable[str]) -> Iterator[str]:
     yield from _sections(sections())
 
 
-def _text_attempt(result: AttemptResult, *, matched: bool, number: str | None) -> list[str]:
+def text_attempt(result: AttemptResult, *, matched: bool, number: str | None) -> list[str]:
     summary = result.summary
     sources = ", ".join(summary.sources)
     where = f"lines {summary.first_line}-{summary.last_line}"
@@ -571,7 +290,7 @@ def _markdown_lines(title: str, lines: Sequence[tuple[int, str]]) -> list[str]:
     return [f"{title}:", "", *shown, ""]
 
 
-def _markdown_parts(report: Report, attempts: Iterable[str]) -> Iterator[str]:
+def markdown_parts(report: Report, attempts: Iterable[str]) -> Iterator[str]:
     md = markdown_text
 
     def sections() -> Iterator[str]:
@@ -599,7 +318,7 @@ def _markdown_parts(report: Report, attempts: Iterable[str]) -> Iterator[str]:
     yield from _sections(sections())
 
 
-def _markdown_attempt(result: AttemptResult, number: str | None = None) -> list[str]:
+def markdown_attempt(result: AttemptResult, number: str | None = None) -> list[str]:
     md = markdown_text
     summary = result.summary
     index = summary.index if number is None else number
@@ -622,7 +341,7 @@ def _markdown_attempt(result: AttemptResult, number: str | None = None) -> list[
             for r in sorted(rows, key=lambda r: (STATUS_ORDER.index(r.status), r.kvm_id)):
                 line = r.lines[0].line if r.lines else ""
                 values = (
-                    f"{_hex(r.stream_value)} → {_hex(r.destination_value)}"
+                    f"{hex_value(r.stream_value)} → {hex_value(r.destination_value)}"
                     if r.value_differs
                     else ""
                 )

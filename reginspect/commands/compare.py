@@ -13,7 +13,7 @@ import sys
 from reginspect.analyze import attempt_result
 from reginspect.commands.report import add_fix_arguments, fixes_from_args
 from reginspect.errors import EXIT_FINDINGS, EXIT_OK
-from reginspect.report import render
+from reginspect.render import render
 from reginspect.results import Report
 from reginspect.streams import compare_files
 

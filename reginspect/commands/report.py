@@ -13,7 +13,7 @@ from reginspect.commands.arguments import add_have_argument, have_settings
 from reginspect.errors import EXIT_USAGE, UserError
 from reginspect.ingest import fanout_workers, read_logs, source_name
 from reginspect.model import Attempt, Session, SourceBuilder
-from reginspect.report import render_parts
+from reginspect.render import render_parts
 from reginspect.results import AttemptSummary, Report, Suggestion
 from reginspect.suggest import FixOptions, suggestions_for
 from reginspect.textsafe import printable

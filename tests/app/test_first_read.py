@@ -12,7 +12,7 @@ import pytest
 
 from reginspect import ingest
 from reginspect.analyze import session_report
-from reginspect.report import report_json
+from reginspect.report_json import report_json
 from tests.app.conftest import COUNTS, FAILED, SUCCEEDED, data
 from tests.conftest import SAMPLES
 from tui import follow

@@ -14,7 +14,7 @@ import pytest
 
 from parsers.catalogue import describe
 from reginspect.configuration import PSCI_VERSION, differs_in_configuration, is_configuration
-from reginspect.report import SCHEMA
+from reginspect.report_json import SCHEMA
 from tests.conftest import CASES, KVM_CASES, REPO, CorpusCase, require_corpus
 from tests.unit.test_stream import build_stream, corpus_stream
 

@@ -12,7 +12,7 @@ import pytest
 from reginspect import fanout
 from reginspect.analyze import session_report
 from reginspect.ingest import read_logs
-from reginspect.report import render, render_parts
+from reginspect.render import render, render_parts
 from reginspect.suggest import FixOptions, suggestions_for
 from tests.conftest import CASES, SAMPLES
 

@@ -18,7 +18,7 @@ import jsonschema
 
 from reginspect.analyze import session_report
 from reginspect.model import Session
-from reginspect.report import render
+from reginspect.render import render
 from tests.conftest import REPO, SAMPLES
 
 FUZZ_CORPUS = REPO / "tests" / "fuzz_corpus"

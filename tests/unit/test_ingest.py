@@ -8,7 +8,7 @@ import pytest
 
 from reginspect import ingest
 from reginspect.analyze import session_report
-from reginspect.report import report_json
+from reginspect.report_json import report_json
 from tests.conftest import SAMPLES
 
 

@@ -8,7 +8,7 @@ import json
 from parsers.logevents import Status
 from reginspect.analyze import attempt_result, session_report
 from reginspect.model import MAX_CPUS, Attempt, Session
-from reginspect.report import render
+from reginspect.render import render
 
 PROGRAM = "qemu-system-aarch64: "
 EXTRA = (

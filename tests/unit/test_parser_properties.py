@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from parsers.logparse import LogParser, candidate_lines, parse_bytes
 from reginspect.analyze import session_report
 from reginspect.model import Session
-from reginspect.report import report_json
+from reginspect.report_json import report_json
 from tests.conftest import SAMPLES
 
 SAMPLE_LOGS = sorted(path for path in SAMPLES.iterdir() if path.is_file())

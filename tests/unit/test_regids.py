@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parsers import catalogue
+from parsers import catalogue, regforms
 from parsers.catalogue import cp_generic_name, describe
 from parsers.regforms import RegisterRef, describe_references, find_references, parse_reference
 from parsers.regids import (
@@ -440,3 +440,32 @@ def test_bare_small_numbers_in_free_text_are_not_registers() -> None:
 def test_impossible_keys_are_refused(key: int) -> None:
     with pytest.raises(RegisterIdError):
         qemu_key_to_kvm_id(key)
+
+
+def _through_every_form(text: str) -> RegisterRef | str:
+    """``parse_reference`` by the expression of every form alone, or its refusal."""
+    stripped = text.strip()
+    match = regforms._FORMS.fullmatch(stripped)
+    if match is None:
+        return "no form"
+    try:
+        return regforms._checked(regforms._ref_from_match(match))
+    except RegisterIdError as error:
+        return str(error)
+
+
+@settings(max_examples=1000)
+@given(
+    st.one_of(
+        st.integers(0, (1 << 32) - 1).map(lambda key: f"{key:x}"),
+        st.text("0123456789abcdefABCDEFxg_ ", max_size=12),
+    ),
+    st.sampled_from(["system register 0x", "system register 0X", "system register ", " "]),
+)
+def test_the_qemu_key_shortcut_reads_as_every_form_does(digits: str, prefix: str) -> None:
+    text = prefix + digits
+    try:
+        found: RegisterRef | str = regforms.parse_reference(text)
+    except RegisterIdError as error:
+        found = str(error) if regforms._FORMS.fullmatch(text.strip()) else "no form"
+    assert found == _through_every_form(text)
