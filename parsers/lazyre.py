@@ -17,11 +17,12 @@ _METHODS = ("match", "search", "fullmatch", "finditer", "findall", "sub")
 
 
 class LazyPattern:
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, flags: int = 0) -> None:
         self.pattern = pattern
+        self.flags = flags
 
     def _compiled(self) -> re.Pattern[str]:
-        compiled = re.compile(self.pattern)
+        compiled = re.compile(self.pattern, self.flags)
         for name in _METHODS:
             setattr(self, name, getattr(compiled, name))
         return compiled

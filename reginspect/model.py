@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import enum
 import itertools
-import re
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from sys import intern
 from typing import Any, Final, NamedTuple
 
+from parsers.lazyre import LazyPattern
 from parsers.logevents import (
     ENDS_PROCESS,
     REGISTER_KINDS,
@@ -358,7 +358,7 @@ class RefusedRegister(NamedTuple):
     line: LineRef
 
 
-_VERSION = re.compile(r"(\d+)\.(\d+)")
+_VERSION = LazyPattern(r"(\d+)\.(\d+)")
 
 
 def version_dialect(version: str | None) -> Dialect | None:

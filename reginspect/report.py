@@ -6,11 +6,11 @@ picks the form. Every form is drawn from the same ``Report`` object, so the thre
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final
 
+from parsers.lazyre import LazyPattern
 from parsers.logevents import Dialect, Status
 from parsers.regids import Accel, format_id
 from reginspect.model import ErrorLine, Naming
@@ -74,7 +74,7 @@ def differences(summary: AttemptSummary) -> str:
 
 # The order outcomes are counted in: what needs a look first.
 OUTCOME_ORDER: Final = (Outcome.FAILED, Outcome.IN_PROGRESS, Outcome.SUCCEEDED, Outcome.UNKNOWN)
-_LEADING_VERSION = re.compile(r"\d+(?:\.\d+)+")
+_LEADING_VERSION = LazyPattern(r"\d+(?:\.\d+)+")
 
 
 def outcome_counts(summaries: Sequence[AttemptSummary]) -> list[tuple[Outcome, int]]:

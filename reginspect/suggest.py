@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from parsers.catalogue import describe, lookup_name
+from parsers.lazyre import LazyPattern
 from parsers.logevents import Dialect, MessageKind, Status
 from parsers.regforms import parse_reference
 from parsers.regids import Accel, RegisterIdError, format_id
@@ -75,9 +76,9 @@ class SettingError(ValueError):
 
 # -- values -------------------------------------------------------------------------------------
 
-_SETTING = re.compile(r"^\s*(?:-global\s+)?(?:[\w-]+\.)?(x-mig-[\w-]+)\s*=(.*)$", re.S)
+_SETTING = LazyPattern(r"^\s*(?:-global\s+)?(?:[\w-]+\.)?(x-mig-[\w-]+)\s*=(.*)$", re.S)
 # arm_virt_aggregate_x_mig_props() (x-mig v5/v6) writes decimal ids joined by ", ".
-_AGGREGATED = re.compile(r"^\d+(?:, \d+)*$")
+_AGGREGATED = LazyPattern(r"^\d+(?:, \d+)*$")
 
 
 class Setting(NamedTuple):

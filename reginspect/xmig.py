@@ -23,9 +23,10 @@ source code, can then be extended.
 # NamedTuple compiles every string annotation, a tenth of a small report's start-up.
 
 import enum
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, NamedTuple
+
+from parsers.lazyre import LazyPattern
 
 SAFE_MISSING: Final = "x-mig-safe-missing-regs"
 HIDDEN: Final = "x-mig-hidden-regs"
@@ -140,7 +141,7 @@ POSTINGS: Final[tuple[Posting, ...]] = (
     ),
 )
 
-_MACHINE = re.compile(r"^virt(?:-(\d+)\.(\d+))?$")
+_MACHINE = LazyPattern(r"^virt(?:-(\d+)\.(\d+))?$")
 
 
 def machine_version(machine: str | None) -> tuple[bool, MachineVersion | None]:

@@ -6,7 +6,10 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from reginspect import textsafe
 from tests.conftest import REPO
 
 ESCAPES_LOG = REPO / "tests" / "fuzz_corpus" / "escapes.log"
@@ -37,3 +40,13 @@ def test_json_escapes_and_keeps_the_text(run_cli: Any) -> None:
     assert "\\u001b" in out
     texts = [e["text"] for a in json.loads(out)["attempts"] for e in a["errors"]]
     assert any("\x1b[31m[link=http://x]click[/link]" in text for text in texts)
+
+
+@settings(max_examples=1000)
+@given(st.text())
+def test_printable_escapes_every_unsafe_character_even_when_it_takes_the_short_way(
+    text: str,
+) -> None:
+    shown = textsafe.printable(text)
+    assert shown == textsafe._UNSAFE.sub(textsafe._escape_char, text.replace("\t", "    "))
+    assert textsafe._UNSAFE.search(shown) is None
