@@ -22,9 +22,15 @@ from parsers.logevents import (
     IncomingStarted,
     LoadCleanedUp,
     LoadCompleted,
+    LoadFailed,
     LogEvent,
     MessageKind,
+    Problem,
+    ProcessEnded,
+    PropertyRejected,
+    QemuMessage,
     RegisterHidden,
+    RegisterRefused,
     RegisterSeen,
     SectionStarted,
 )
@@ -58,6 +64,20 @@ _OF_THE_MESSAGE_ALONE: Final = frozenset(
         LoadCleanedUp,
     }
 )
+# Events that say what their message says and carry the raw line too: those of known bytes (all
+# but the time before them) are made again from them with the line's own raw text. Every attempt
+# of a dense log ends on such a line (``load of migration failed``).
+_OF_THE_LINE: Final = frozenset(
+    {LoadFailed, QemuMessage, RegisterRefused, PropertyRejected, ProcessEnded, Problem}
+)
+_new: Final = tuple.__new__  # an event from all its fields, without its class's Python __new__
+
+
+def _of_the_line(event: LogEvent, raw: str) -> bool:
+    """Whether ``event`` is made again from its message's bytes and the line's raw text."""
+    if type(event) in _OF_THE_MESSAGE_ALONE:
+        return True
+    return type(event) in _OF_THE_LINE and getattr(event, "raw", None) == raw
 
 
 def joins_next_line(line: bytes) -> bool:
@@ -67,8 +87,9 @@ def joins_next_line(line: bytes) -> bool:
     return line.endswith(b"\\") or LIBVIRT_HEADER in line
 
 
-# The events of a message, each as (event type, kind, fields after line, offset, kind, time).
-Known = tuple[tuple[Any, MessageKind, tuple[Any, ...]], ...]
+# The events of a message, each as (event type, kind, fields after line, offset, kind, time,
+# whether the raw line comes first): the raw line is the line's own, the rest the message's.
+Known = tuple[tuple[Any, MessageKind, tuple[Any, ...], bool], ...]
 # QEMU's -msg timestamp=on time, as read_line takes it (then a space, then the message).
 _ISO_STAMP: Final = re.compile(rb"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) ")
 
@@ -243,7 +264,6 @@ class LogParser:
         self._dense = len(candidates) * DENSE_BYTES > stop - position
         index = 0
         known_bytes = self._known_bytes
-        append = events.append
         while index < len(candidates):
             candidate = candidates[index]
             index += 1
@@ -251,9 +271,7 @@ class LogParser:
             data = candidate.data
             known = None if not data or 48 <= data[0] <= 57 else known_bytes.get(data)
             if known is not None and self._command_line is None:
-                number, at = candidate.line, candidate.offset
-                for kind_of_event, kind, rest in known:
-                    append(kind_of_event(number, at, kind, None, *rest))
+                self._repeat(known, candidate, None, events)
                 continue
             self._parse(candidate, events)
             if self._command_line is None:
@@ -303,8 +321,10 @@ class LogParser:
             known = None if key is None else known_bytes.get(key)
             if known is not None:
                 candidates += 1
-                for kind_of_event, kind, rest in known:
-                    append(kind_of_event(line, at, kind, time, *rest))
+                for kind_of_event, kind, rest, with_raw in known:
+                    if with_raw:
+                        rest = (decode_line(data), *rest)
+                    append(_new(kind_of_event, (line, at, kind, time, *rest)))
             elif holds_one(data):
                 candidates += 1
                 self._parse(Candidate(line, at, data), events)
@@ -343,21 +363,32 @@ class LogParser:
             self._command_line = []
             self._command_line_start = (candidate.line, candidate.offset)
         events.extend(found)
-        if all(type(event) in _OF_THE_MESSAGE_ALONE for event in found):
-            if len(self._known) >= MAX_KNOWN:
-                self._known.clear()
-                self._known_bytes.clear()
-            made = tuple((type(e), e.kind, tuple(e[4:])) for e in found)
+        alone = all(type(event) in _OF_THE_MESSAGE_ALONE for event in found)
+        if not alone and (key is None or not all(_of_the_line(event, line.raw) for event in found)):
+            return
+        if max(len(self._known), len(self._known_bytes)) >= MAX_KNOWN:
+            self._known.clear()
+            self._known_bytes.clear()
+        made = tuple(
+            (type(e), e.kind, tuple(e[5:]), True)
+            if type(e) in _OF_THE_LINE
+            else (type(e), e.kind, tuple(e[4:]), False)
+            for e in found
+        )
+        if alone:
             self._known[line.body, line.program is None] = made
-            if key is not None:
-                self._known_bytes[key] = made
+        if key is not None:
+            self._known_bytes[key] = made
 
     @staticmethod
     def _repeat(
         known: Known, candidate: Candidate, time: str | None, events: list[LogEvent]
     ) -> None:
-        for kind_of_event, kind, rest in known:
-            events.append(kind_of_event(candidate.line, candidate.offset, kind, time, *rest))
+        for kind_of_event, kind, rest, with_raw in known:
+            if with_raw:
+                rest = (decode_line(candidate.data), *rest)
+            fields = (candidate.line, candidate.offset, kind, time, *rest)
+            events.append(_new(kind_of_event, fields))
 
     # -- libvirt command line ------------------------------------------------------------------
 

@@ -146,3 +146,37 @@ def test_dense_and_sparse_candidate_searches_agree(
     start = min(skip, len(buf))
     start = buf.rfind(b"\n", 0, start) + 1  # a line start, as the parser gives
     assert candidate_lines(buf, 7, 100, start, dense=True) == candidate_lines(buf, 7, 100, start)
+
+
+def _alone(line: bytes) -> list[tuple[object, ...]]:
+    """``line``'s events from a parser that has met nothing before it."""
+    return [tuple(event) for event in parse_bytes(line + b"\n")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            lambda prefix, body, stamp: prefix.replace(b"00:12:05.1", stamp) + body,
+            st.sampled_from(PREFIXES),
+            st.sampled_from([body for body in BODIES if b"libvirt" not in body]),
+            st.sampled_from([b"00:12:05.1", b"11:22:33.4", b"23:59:59.9"]),
+        ),
+        max_size=30,
+    )
+)
+def test_a_message_met_again_reads_as_it_does_alone(log_lines: list[bytes]) -> None:
+    """The parser remembers what a message means; a line it remembers (another time, the same
+    message) gives the events that line gives alone: its own number, offset, time, raw text."""
+    data = b"\n".join(log_lines) + b"\n"
+    events = [tuple(event) for event in parse_bytes(data)]
+    # Fed a line at a time, the parser reads the pieces after the first the dense way.
+    parser = LogParser()
+    fed = [event for line in log_lines for event in parser.feed(line + b"\n")] + parser.close()
+    expected, offset = [], 0
+    for number, line in enumerate(log_lines):
+        for event in _alone(line):
+            expected.append((event[0] + number, event[1] + offset, *event[2:]))
+        offset += len(line) + 1
+    assert events == expected
+    assert [tuple(event) for event in fed] == expected
