@@ -54,26 +54,35 @@ def register_json(register: RegisterResult, attempt_source: str) -> JsonDict:
     return data
 
 
-RegisterWriter = Callable[[RegisterResult, str], Any]
+# A CPU's registers (in the report's order) and its attempt's source, as JSON values.
+RegistersWriter = Callable[[list[RegisterResult], str], list[Any]]
 _STATUS_PLACE: Final = {status: place for place, status in enumerate(STATUS_ORDER)}
 
 
-def _register_json_jsontext(register: RegisterResult, attempt_source: str) -> _Json:
-    return _Json(_register_json_text(register, attempt_source))
+def _register_dicts(registers: list[RegisterResult], attempt_source: str) -> list[Any]:
+    return [register_json(register, attempt_source) for register in registers]
 
 
-def _cpu_json(cpu: CpuResult, attempt_source: str, write: RegisterWriter) -> JsonDict:
-    registers = sorted(
-        cpu.registers, key=lambda register: (_STATUS_PLACE[register.status], register.kvm_id)
-    )
+class _Written(list[str]):
+    """Items written as JSON text already, one a line (``_dump`` joins them as they are)."""
+
+
+def _register_texts(registers: list[RegisterResult], attempt_source: str) -> list[Any]:
+    return _Written([_register_json_text(register, attempt_source) for register in registers])
+
+
+def _cpu_json(cpu: CpuResult, attempt_source: str, write: RegistersWriter) -> JsonDict:
+    statuses = [register.status for register in cpu.registers]
+    # Ascending ids already: a stable sort by status keeps them ascending within each.
+    registers = sorted(cpu.registers, key=lambda register: _STATUS_PLACE[register.status])
     return {
         "cpu": cpu.instance,
         "stream_count": cpu.stream_count,
         "destination_count": cpu.destination_count,
-        "missing_count": cpu.count(Status.MISSING),
-        "extra_count": cpu.count(Status.EXTRA),
-        "matched_count": cpu.count(Status.MATCHED) or None,
-        "registers": [write(register, attempt_source) for register in registers],
+        "missing_count": statuses.count(Status.MISSING),
+        "extra_count": statuses.count(Status.EXTRA),
+        "matched_count": statuses.count(Status.MATCHED) or None,
+        "registers": write(registers, attempt_source),
     }
 
 
@@ -82,7 +91,7 @@ def _error_json(error: ErrorLine) -> JsonDict:
 
 
 def attempt_json(
-    result: AttemptResult, write: RegisterWriter = register_json, number: str | None = None
+    result: AttemptResult, write: RegistersWriter = _register_dicts, number: str | None = None
 ) -> JsonDict:
     summary = result.summary
     process = summary.process
@@ -213,7 +222,7 @@ def _dump(value: object, level: int) -> str:
         if isinstance(value, dict):
             items = [f"{_ascii(key)}: {_dump(item, level + 1)}" for key, item in value.items()]
             opening, closing = "{", "}"
-        elif isinstance(value[0], _Json):  # a CPU's registers, written already
+        elif isinstance(value, _Written):
             items, opening, closing = value, "[", "]"
         else:
             items = [_dump(item, level + 1) for item in value]
@@ -237,7 +246,7 @@ def json_parts(report: Report, attempts: Iterable[str]) -> Iterator[str]:
 
 def json_attempt(result: AttemptResult, number: str | None = None) -> str:
     """One attempt's part of the JSON report (``render.render_attempt``)."""
-    return _dump(attempt_json(result, _register_json_jsontext, number), 2)
+    return _dump(attempt_json(result, _register_texts, number), 2)
 
 
 # What does not depend on the attempt is written once per run (bounded).
