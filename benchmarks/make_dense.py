@@ -20,11 +20,12 @@ The pathological kinds take real line shapes to extremes:
 - ``attempts``: N attempts of one register line and the failure line each;
 - ``cpus``: one attempt whose N register lines restart the walk order each time: N vCPUs.
 
-``OUT.manifest.json`` (``reginspect.bench-dense/2``) records the attempts: per attempt the case,
+``OUT.manifest.json`` (``reginspect.bench-dense/3``) records the attempts: per attempt the case,
 style, timestamps, lines and per vCPU the counts of extra and missing ids (the id sets per case
 under ``cases``); the pathological kinds record the totals a correct reader finds (vCPUs by walk
 order: a new one when an extra id is not above the one before; the first ``MAX_CPUS`` of an
-attempt and their registers, the rest counted in ``cpus_in_log`` only).
+attempt and their registers, the rest counted in ``cpus_in_log`` only; the first
+``MAX_CPU_MENTIONS`` register lines of a vCPU).
 """
 
 from __future__ import annotations
@@ -45,10 +46,11 @@ if str(REPO) not in sys.path:  # run as a script: benchmarks/ is sys.path[0], no
     sys.path.insert(0, str(REPO))
 
 from benchmarks import make_log  # noqa: E402
-from reginspect.model import MAX_CPUS  # noqa: E402
+from reginspect.model import MAX_CPU_MENTIONS, MAX_CPUS  # noqa: E402
 
-# /2: the totals are what a reader that keeps MAX_CPUS vCPUs an attempt finds.
-SCHEMA: Final = "reginspect.bench-dense/2"
+# /3: the totals are what a reader that keeps MAX_CPUS vCPUs an attempt and MAX_CPU_MENTIONS
+# register lines a vCPU finds.
+SCHEMA: Final = "reginspect.bench-dense/3"
 KINDS: Final = ("dense", "register-lines", "random-keys", "distinct-ids", "attempts", "cpus")
 # Real failing migrations to a QEMU 11.1 destination, of several CPU pairs.
 DENSE_CASES: Final = (
@@ -266,7 +268,7 @@ def _stamped(out: Output, texts: Iterator[str], *, timestamps: bool, seed: int) 
 def _random_keys(out: Output, manifest: Manifest, rng: random.Random) -> None:
     keys = valid_keys()
     texts: list[str] = []
-    cpus = valid = kept = 0
+    cpus = valid = kept = mentions = 0
     previous = -1
     for _ in range(manifest.count):
         if rng.random() < 0.05:
@@ -276,9 +278,11 @@ def _random_keys(out: Output, manifest: Manifest, rng: random.Random) -> None:
         kvm_id = make_log.key_to_id(key)
         if kvm_id <= previous or not cpus:
             cpus += 1
+            mentions = 0
         previous = kvm_id
         valid += 1
-        kept += cpus <= MAX_CPUS
+        mentions += 1
+        kept += cpus <= MAX_CPUS and mentions <= MAX_CPU_MENTIONS
         texts.append(EXTRA_LINE.format(key=key))
     texts.append(FAILED_LINE)
     _stamped(out, iter(texts), timestamps=True, seed=manifest.seed)
@@ -318,7 +322,8 @@ def _distinct_ids(out: Output, manifest: Manifest, rng: random.Random) -> None:
     manifest.totals = {
         "attempts": 1,
         "cpus": 1,
-        "extra": len(keys),
+        "extra": min(len(keys), MAX_CPU_MENTIONS),
+        "ids_in_log": len(keys),
         "invalid_lines": len(bad),
     }
 

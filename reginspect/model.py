@@ -55,6 +55,10 @@ XMIG_PROPERTY_PREFIX: Final = "x-mig-"
 # vCPUs an attempt keeps: QEMU's Arm machines have at most 512 (virt with GICv3), so more is a
 # log that is not QEMU's; the registers of the rest are not kept.
 MAX_CPUS: Final = 4096
+# Register mentions a vCPU keeps in one attempt: QEMU prints each register at most once per
+# list it walks, and an Arm vCPU has about a thousand at most (QEMU's cpreg list, KVM's register
+# list); more is a log that is not QEMU's, and the rest are counted, not listed.
+MAX_CPU_MENTIONS: Final = 16384
 
 # Every revision is unique across the session's attempts: a merged attempt's revision is the
 # largest of its parts', which moves whenever any part changes.
@@ -170,6 +174,7 @@ class CpuState:
         "sources",
         "statuses",
         "stream_count",
+        "unlisted",
         "values",
     )
 
@@ -201,6 +206,7 @@ class CpuState:
         self.references: list[str] = []
         # Saved streams only: id -> (value in the stream, value on the destination).
         self.values: dict[int, tuple[int | None, int | None]] = {}
+        self.unlisted = 0  # mentions beyond MAX_CPU_MENTIONS, counted only
 
     def note(
         self,
@@ -213,6 +219,9 @@ class CpuState:
         line: int,
         offset: int,
     ) -> None:
+        if len(self.ids) >= MAX_CPU_MENTIONS:
+            self.unlisted += 1
+            return
         self.ids.append(kvm_id)
         self.lines.append(line)
         self.offsets.append(offset)
@@ -263,6 +272,7 @@ class CpuState:
         self.sources.extend(other.sources)
         self.references.extend(other.references)
         self.values.update(other.values)
+        self.unlisted += other.unlisted
 
     def copy(self) -> CpuState:
         clone = CpuState(
@@ -822,6 +832,7 @@ class SourceBuilder:
         name = self.name
         cpu = self._cpu_for(current, LineRef(name, run[0].line, run[0].offset))
         columns = cpu.columns()
+        room = MAX_CPU_MENTIONS - len(cpu.ids)
         fatal = False
         kinds: set[MessageKind] = set()
         for event in run:
@@ -838,6 +849,7 @@ class SourceBuilder:
                 if kvm_id <= cpu.last_stream_id and not cpu.from_section:
                     cpu = self._next_implicit_cpu(current, LineRef(name, line, offset))
                     columns = cpu.columns()
+                    room = MAX_CPU_MENTIONS - len(cpu.ids)
                 cpu.last_stream_id = kvm_id
                 # QEMU fails the load on a register of the stream it does not know.
                 fatal = fatal or not tolerated
@@ -852,8 +864,13 @@ class SourceBuilder:
                 ) and not cpu.from_section:
                     cpu = self._next_implicit_cpu(current, LineRef(name, line, offset))
                     columns = cpu.columns()
+                    room = MAX_CPU_MENTIONS - len(cpu.ids)
                 cpu.last_destination_id = kvm_id
                 cpu.last_destination_missing = missing
+            if room <= 0:
+                self._unlisted(current, cpu, LineRef(name, line, offset))
+                continue
+            room -= 1
             ids, lines, offsets, statuses, kind_codes, accels, sources, references = columns
             ids(kvm_id)
             lines(line)
@@ -870,6 +887,22 @@ class SourceBuilder:
         if current.time is None:
             current.time = run[0].time
         self._touch(current, last, Signal.FAILURE if fatal else Signal.CPU)
+
+    @staticmethod
+    def _unlisted(attempt: Attempt, cpu: CpuState, where: LineRef) -> None:
+        if not cpu.unlisted and not isinstance(cpu, _UnkeptCpu):
+            attempt.problems.append(
+                ErrorLine(
+                    where.source,
+                    where.line,
+                    where.offset,
+                    "",
+                    f"vCPU {cpu.instance}: more than {MAX_CPU_MENTIONS} register lines in one "
+                    "attempt (an Arm vCPU has about a thousand registers at most): the rest "
+                    "are not listed",
+                )
+            )
+        cpu.unlisted += 1
 
     def _apply_failure(self, event: LoadFailed, ref: LineRef) -> None:
         current = self._attempt(event.line)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from benchmarks import make_dense, make_log
-from reginspect.model import MAX_CPUS
+from reginspect.model import MAX_CPU_MENTIONS, MAX_CPUS
 
 KEY = re.compile(rb"system register 0x([0-9a-f]+) ")
 
@@ -79,9 +79,11 @@ def test_valid_keys_are_every_register_key_once_in_walk_order() -> None:
 
 def walk(data: bytes) -> dict[str, int]:
     """The totals, recounted from the log: a new vCPU when a valid id does not go up; the
-    registers of vCPUs past MAX_CPUS (one attempt) are not counted."""
+    registers of vCPUs past MAX_CPUS (one attempt), and past a vCPU's MAX_CPU_MENTIONS, are
+    not counted."""
     valid = set(make_dense.valid_keys())
-    cpus = extra = invalid = 0
+    cpus = extra = invalid = mentions = 0
+    ids: set[int] = set()
     previous = -1
     attempts = data.count(b"load of migration failed")
     for match in KEY.finditer(data):
@@ -92,13 +94,17 @@ def walk(data: bytes) -> dict[str, int]:
         kvm_id = make_log.key_to_id(key)
         if kvm_id <= previous or not cpus or attempts > 1:
             cpus += 1
+            mentions = 0
         previous = kvm_id
-        extra += attempts > 1 or cpus <= MAX_CPUS
+        mentions += 1
+        ids.add(kvm_id)
+        extra += attempts > 1 or (cpus <= MAX_CPUS and mentions <= MAX_CPU_MENTIONS)
     return {
         "attempts": attempts,
         "cpus": cpus if attempts > 1 else min(cpus, MAX_CPUS),
         "cpus_in_log": cpus,
         "extra": extra,
+        "ids_in_log": len(ids),
         "invalid_lines": invalid,
     }
 
@@ -109,6 +115,7 @@ def walk(data: bytes) -> dict[str, int]:
         ("random-keys", 2000),
         ("random-keys", 12_000),
         ("distinct-ids", 2000),
+        ("distinct-ids", MAX_CPU_MENTIONS + 10),
         ("attempts", 2000),
         ("cpus", 2000),
         ("cpus", MAX_CPUS + 10),
@@ -122,7 +129,8 @@ def test_pathological_totals_are_what_the_log_holds(tmp_path: Path, kind: str, c
     assert manifest["register_lines"] == count == len(KEY.findall(data))
     keys = KEY.findall(data)
     if kind == "distinct-ids":
-        assert len(set(keys)) == 2000
+        assert len(set(keys)) == count
+        assert totals["extra"] == min(count, MAX_CPU_MENTIONS)
     if kind == "random-keys":
         assert 0 < totals["invalid_lines"] < count * 0.1
     if count > MAX_CPUS and kind == "cpus":

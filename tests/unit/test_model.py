@@ -7,7 +7,7 @@ import json
 
 from parsers.logevents import Status
 from reginspect.analyze import attempt_result, session_report
-from reginspect.model import MAX_CPUS, Attempt, Session
+from reginspect.model import MAX_CPU_MENTIONS, MAX_CPUS, Attempt, Session
 from reginspect.render import render
 
 PROGRAM = "qemu-system-aarch64: "
@@ -53,6 +53,20 @@ def test_vcpus_past_the_cap_are_counted_once_as_a_problem_not_kept() -> None:
     assert f"more than {MAX_CPUS} vCPUs" in problem.kind
     assert problem.line == MAX_CPUS + 1  # the first line of a vCPU that is not kept
     assert result.summary.outcome.name == "FAILED"
+
+
+def test_a_vcpus_register_lines_past_the_cap_are_counted_once_as_a_problem_not_kept() -> None:
+    count = MAX_CPU_MENTIONS + 40
+    # Ascending AArch64 keys (op0 2 and 3): one vCPU's walk, longer than any register list.
+    lines = "".join(EXTRA.format(key=0x10138000 + index) for index in range(count))
+    _, attempt = one_attempt(lines + EXTRA.format(key=FIRST) + FAILED)
+    assert sorted(attempt.cpus) == [0, 1]  # the walk going back still starts the next vCPU
+    assert (len(attempt.cpus[0].ids), attempt.cpus[0].unlisted) == (MAX_CPU_MENTIONS, 40)
+    result = attempt_result(attempt)
+    assert [cpu.count(Status.EXTRA) for cpu in result.cpus] == [MAX_CPU_MENTIONS, 1]
+    (problem,) = result.problems
+    assert problem.line == MAX_CPU_MENTIONS + 1
+    assert f"vCPU 0: more than {MAX_CPU_MENTIONS} register lines" in problem.kind
 
 
 def test_unknown_keys_are_problems_on_their_lines_in_every_format() -> None:
