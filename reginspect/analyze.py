@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from itertools import compress
 from typing import Any, Final, TypeVar, overload
 
@@ -244,27 +244,35 @@ def _names(ids: list[int], attempt: Attempt, accel: Accel | None = None) -> str:
     return register_names(ids, 4, accel or _accel(attempt)[0])
 
 
-# Id sets repeat from attempt to attempt (the same two configurations, migrating again): one
-# shared object each, so thousands of summaries hold a few sets (bounded).
+# Id sets, counts and vCPU summaries repeat from attempt to attempt (the same two
+# configurations, migrating again): one shared object each, so a million summaries hold few
+# of them (bounded).
 _Item = TypeVar("_Item")
-_SETS: dict[frozenset[Any], frozenset[Any]] = {}
-_SHARED_SETS: Final = 4096
+_Value = TypeVar("_Value", bound=Hashable)
+_INTERNED: dict[Any, Any] = {}
+_INTERNED_AT_MOST: Final = 4096
+
+
+def _interned(value: _Value) -> _Value:
+    key = (type(value), value)  # a named tuple equals a plain tuple of the same fields
+    kept: _Value | None = _INTERNED.get(key)
+    if kept is not None:
+        return kept
+    if len(_INTERNED) >= _INTERNED_AT_MOST:
+        _INTERNED.clear()
+    _INTERNED[key] = value
+    return value
 
 
 def _shared(ids: set[_Item]) -> frozenset[_Item]:
-    made = frozenset(ids)
-    kept = _SETS.get(made)
-    if kept is not None:
-        return kept
-    if len(_SETS) >= _SHARED_SETS:
-        _SETS.clear()
-    _SETS[made] = made
-    return made
+    return _interned(frozenset(ids))
 
 
 def _cpu_summary(cpu: CpuState, per_status: list[int]) -> CpuSummary:
     counts = tuple((status, per_status[STATUSES.index(status)]) for status in STATUS_ORDER)
-    return CpuSummary(cpu.instance, cpu.stream_count, cpu.destination_count, counts)
+    return _interned(
+        CpuSummary(cpu.instance, cpu.stream_count, cpu.destination_count, _interned(counts))
+    )
 
 
 def summarize(attempt: Attempt) -> AttemptSummary:
@@ -336,10 +344,12 @@ def summarize(attempt: Attempt) -> AttemptSummary:
     verdict, detail = outcome(attempt, registers.fatal)
     # A register extra on one CPU and matched on another counts where it differs.
     extra, missing = registers.extra, registers.all_missing - registers.extra
-    counts = (
-        (Status.EXTRA, len(extra)),
-        (Status.MISSING, len(missing)),
-        (Status.MATCHED, len(registers.matched - extra - missing)),
+    counts = _interned(
+        (
+            (Status.EXTRA, len(extra)),
+            (Status.MISSING, len(missing)),
+            (Status.MATCHED, len(registers.matched - extra - missing)),
+        )
     )
     count_differs = any(
         cpu.stream_count is not None
@@ -350,7 +360,7 @@ def summarize(attempt: Attempt) -> AttemptSummary:
     return AttemptSummary(
         attempt.index,
         attempt.source,
-        tuple(attempt.sources),
+        _interned(tuple(attempt.sources)),
         attempt.revision,
         verdict,
         detail,
@@ -365,7 +375,7 @@ def summarize(attempt: Attempt) -> AttemptSummary:
         _process(attempt.process),
         registers,
         counts,
-        tuple(cpus),
+        _interned(tuple(cpus)),
         count_differs,
         tuple(attempt.properties),
         _shared(attempt.hidden),

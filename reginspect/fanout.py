@@ -13,13 +13,14 @@ regions' text out, then adds the fixes made from every summary.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import struct
 import tempfile
 from array import array
 from collections.abc import Iterator
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from typing import IO, Final, NamedTuple
 
 from parsers.bytesearch import count_newlines, find
@@ -188,6 +189,14 @@ def report_region(
     return RegionReport(rendered, list(distinct), order, session.line_count() - lines)
 
 
+def _share(shared: dict[AttemptSummary, AttemptSummary], future: Future[RegionReport]) -> None:
+    """A region's distinct summaries replaced by the equal ones other regions sent (regions
+    send equal ones each: one object is kept of each)."""
+    if future.exception() is None:
+        distinct = future.result().distinct
+        distinct[:] = [shared.setdefault(summary, summary) for summary in distinct]
+
+
 def _records(path: str) -> Iterator[str]:
     with open(path, "rb") as stream:
         while header := stream.read(_RECORD.size):
@@ -219,19 +228,21 @@ def fan_out(
         cuts = attempt_cuts(path, workers * REGIONS_PER_WORKER, pool)
         if len(cuts) < 3:
             return None
-        futures = [
-            pool.submit(report_region, path, name, start, end, form, matched, directory)
-            for start, end in itertools.pairwise(cuts)
-        ]
+        # Each region's summaries are made one with the others' as soon as it is done: a
+        # region of many distinct attempts does not wait in memory beside the next ones.
+        # (The pool's own thread runs the callbacks, all of them before the pool is shut down.)
+        shared: dict[AttemptSummary, AttemptSummary] = {}
+        futures = []
+        for start, end in itertools.pairwise(cuts):
+            future = pool.submit(report_region, path, name, start, end, form, matched, directory)
+            future.add_done_callback(functools.partial(_share, shared))
+            futures.append(future)
         made = [future.result() for future in futures]
-    # One reference per attempt to a shared summary (regions send equal ones each: one object
-    # is kept of each): numbers, lines and times are in the rendered attempts, not in these.
-    shared: dict[AttemptSummary, AttemptSummary] = {}
+    # One reference per attempt to a shared summary: numbers, lines and times are in the
+    # rendered attempts, not in these.
     summaries: list[AttemptSummary] = []
     for region in made:
-        standing = [shared.setdefault(summary, summary) for summary in region.distinct]
-        region.distinct.clear()
-        summaries.extend(standing[place] for place in region.order)
+        summaries.extend(region.distinct[place] for place in region.order)
     report = Report((name,), tuple(summaries), (), tuple(fixes(summaries)))
 
     def numbered() -> Iterator[str]:
