@@ -268,6 +268,31 @@ def _shared(ids: set[_Item]) -> frozenset[_Item]:
     return _interned(frozenset(ids))
 
 
+def shared_parts(summary: AttemptSummary) -> AttemptSummary:
+    """``summary`` made of the shared objects ``summarize`` makes (a summary that crossed
+    processes comes back with copies of its own)."""
+    sets = summary.registers
+    registers = sets._replace(
+        fatal=_interned(sets.fatal),
+        extra_allowed_by_property=_interned(sets.extra_allowed_by_property),
+        extra_tolerated=_interned(sets.extra_tolerated),
+        missing=_interned(sets.missing),
+        missing_tolerated=_interned(sets.missing_tolerated),
+        matched=_interned(sets.matched),
+        value_differs=_interned(sets.value_differs),
+    )
+    return summary._replace(
+        sources=_interned(summary.sources),
+        dialects=_interned(summary.dialects),
+        registers=registers,
+        counts=_interned(summary.counts),
+        cpus=_interned(
+            tuple(_interned(cpu._replace(counts=_interned(cpu.counts))) for cpu in summary.cpus)
+        ),
+        hidden=_interned(summary.hidden),
+    )
+
+
 def _cpu_summary(cpu: CpuState, per_status: list[int]) -> CpuSummary:
     counts = tuple((status, per_status[STATUSES.index(status)]) for status in STATUS_ORDER)
     return _interned(

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import itertools
 import os
+import pickle
 import struct
 import tempfile
 from array import array
@@ -24,7 +26,7 @@ from concurrent.futures import Executor, Future
 from typing import IO, Final, NamedTuple
 
 from parsers.bytesearch import count_newlines, find
-from reginspect.analyze import Fixes, attempt_result, summarize
+from reginspect.analyze import Fixes, attempt_result, shared_parts, summarize
 from reginspect.ingest import Ingest, worker_pool
 from reginspect.inputs import read_range
 from reginspect.model import Attempt, LineRef, Session
@@ -40,6 +42,7 @@ WINDOW_BLOCK: Final = 4 << 20
 # of unequal cost (a dense stretch of the log beside a quiet one) still end together.
 REGIONS_PER_WORKER: Final = 2
 NUMBER: Final = "\x00"  # an attempt's number, left open by the worker that rendered it
+RECENT_SUMMARIES: Final = 4096
 
 # A region may end after a line holding one of these: QEMU has finished with its attempt.
 _ENDS_AFTER: Final = (
@@ -59,9 +62,35 @@ class RegionReport(NamedTuple):
     """What a worker made of its region."""
 
     rendered: str  # the file of its attempts' rendered parts (empty when not rendering)
-    distinct: list[AttemptSummary]  # its attempts' summaries, each once (see _standing_for)
+    distinct: str  # the file of its attempts' summaries, each once (see _standing_for)
     order: array[int]  # per attempt, in order: its summary's place in ``distinct``
     lines: int
+
+
+class _Distinct:
+    """A region's distinct summaries, each written once to a file as it is met: the recent
+    ones are known by value, the others by a digest of their bytes, so a region of a million
+    attempts of thousands of kinds holds none of them."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.recent: dict[AttemptSummary, int] = {}
+        self.digests: dict[bytes, int] = {}
+
+    def place(self, summary: AttemptSummary) -> int:
+        place = self.recent.get(summary)
+        if place is not None:
+            return place
+        data = pickle.dumps(summary, protocol=pickle.HIGHEST_PROTOCOL)
+        digest = hashlib.blake2b(data, digest_size=16).digest()
+        place = self.digests.get(digest)
+        if place is None:
+            place = self.digests[digest] = len(self.digests)
+            _write(self.out, data)
+        if len(self.recent) >= RECENT_SUMMARIES:
+            self.recent.clear()
+        self.recent[summary] = place
+        return place
 
 
 def _standing_for(summary: AttemptSummary) -> AttemptSummary:
@@ -146,10 +175,9 @@ def _lines_before(path: str, offset: int) -> int:
     return sum(count_newlines(block) for block in read_range(path, 0, offset, WINDOW_BLOCK))
 
 
-def _write(out: IO[bytes], text: str) -> None:
-    encoded = text.encode("utf-8")
-    out.write(_RECORD.pack(len(encoded)))
-    out.write(encoded)
+def _write(out: IO[bytes], data: bytes) -> None:
+    out.write(_RECORD.pack(len(data)))
+    out.write(data)
 
 
 def report_region(
@@ -162,10 +190,11 @@ def report_region(
     session = Session()
     ingest = Ingest(session, name, start=start, lines=lines, finder=line_finder())
     builder = session.source(name)
-    distinct: dict[AttemptSummary, int] = {}
     order = array("I")
     rendered = ""
     with contextlib.ExitStack() as stack:
+        handle, summaries = tempfile.mkstemp(prefix="reginspect-", dir=directory)
+        distinct = _Distinct(stack.enter_context(os.fdopen(handle, "wb")))
         out = None
         if form is not None:
             handle, rendered = tempfile.mkstemp(prefix="reginspect-", dir=directory)
@@ -176,32 +205,42 @@ def report_region(
             # region of many attempts holds little more than the open one.
             for attempt in attempts:
                 summary = summarize(attempt)
-                order.append(distinct.setdefault(_standing_for(summary), len(distinct)))
+                order.append(distinct.place(_standing_for(summary)))
                 if out is not None and form is not None:
                     result = attempt_result(attempt, summary)
-                    _write(out, render_attempt(result, form, matched=matched, number=NUMBER))
+                    text = render_attempt(result, form, matched=matched, number=NUMBER)
+                    _write(out, text.encode("utf-8"))
 
         for chunk in read_range(path, start, end):
             ingest.feed(chunk)
             report(builder.take_finished())
         ingest.close()
         report(builder.take_finished())
-    return RegionReport(rendered, list(distinct), order, session.line_count() - lines)
+    return RegionReport(rendered, summaries, order, session.line_count() - lines)
 
 
-def _share(shared: dict[AttemptSummary, AttemptSummary], future: Future[RegionReport]) -> None:
-    """A region's distinct summaries replaced by the equal ones other regions sent (regions
-    send equal ones each: one object is kept of each)."""
+def _share(
+    shared: dict[AttemptSummary, AttemptSummary],
+    distinct: list[AttemptSummary],
+    future: Future[RegionReport],
+) -> None:
+    """A region's distinct summaries into ``distinct``, as the equal ones other regions sent
+    (regions send equal ones each: one object is kept of each)."""
     if future.exception() is None:
-        distinct = future.result().distinct
-        distinct[:] = [shared.setdefault(summary, summary) for summary in distinct]
+        path = future.result().distinct
+        for data in _records(path):
+            # Written by our own worker into our private temporary directory, as the pool
+            # pickles its results.
+            summary = shared_parts(pickle.loads(data))  # noqa: S301
+            distinct.append(shared.setdefault(summary, summary))
+        os.unlink(path)
 
 
-def _records(path: str) -> Iterator[str]:
+def _records(path: str) -> Iterator[bytes]:
     with open(path, "rb") as stream:
         while header := stream.read(_RECORD.size):
             (size,) = _RECORD.unpack(header)
-            yield stream.read(size).decode("utf-8")
+            yield stream.read(size)
 
 
 class Fanned(NamedTuple):
@@ -233,25 +272,30 @@ def fan_out(
         # (The pool's own thread runs the callbacks, all of them before the pool is shut down.)
         shared: dict[AttemptSummary, AttemptSummary] = {}
         futures = []
+        distinct: list[list[AttemptSummary]] = []
         for start, end in itertools.pairwise(cuts):
             future = pool.submit(report_region, path, name, start, end, form, matched, directory)
-            future.add_done_callback(functools.partial(_share, shared))
+            distinct.append([])
+            future.add_done_callback(functools.partial(_share, shared, distinct[-1]))
             futures.append(future)
         made = [future.result() for future in futures]
     # One reference per attempt to a shared summary: numbers, lines and times are in the
     # rendered attempts, not in these.
-    summaries: list[AttemptSummary] = []
-    for region in made:
-        summaries.extend(region.distinct[place] for place in region.order)
-    report = Report((name,), tuple(summaries), (), tuple(fixes(summaries)))
+    summaries = tuple(
+        itertools.chain.from_iterable(
+            map(standing.__getitem__, region.order)
+            for region, standing in zip(made, distinct, strict=True)
+        )
+    )
+    report = Report((name,), summaries, (), tuple(fixes(summaries)))
 
     def numbered() -> Iterator[str]:
         number = 0
         for region in made:
             if not region.rendered:
                 continue
-            for text in _records(region.rendered):
-                yield text.replace(NUMBER, str(number), 1)
+            for data in _records(region.rendered):
+                yield data.decode("utf-8").replace(NUMBER, str(number), 1)
                 number += 1
             os.unlink(region.rendered)
 

@@ -4,6 +4,7 @@ report one process makes, to the byte, in every form."""
 from __future__ import annotations
 
 import itertools
+import pickle
 import lzma
 from pathlib import Path
 
@@ -75,3 +76,19 @@ def test_a_log_with_nowhere_to_cut_is_left_to_one_process(tmp_path: Path) -> Non
         str(log), "one.log", 4, "text", matched=False, fixes=fixes, directory=str(tmp_path)
     )
     assert made is None
+
+
+def test_a_region_writes_each_distinct_summary_once_however_many_it_remembers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the recent ones kept by value, a summary met again is known by its digest: the
+    file holds each distinct one once, and each attempt's place points at an equal one."""
+    log = _log(tmp_path)
+    monkeypatch.setattr(fanout, "RECENT_SUMMARIES", 2)
+    size = log.stat().st_size
+    region = fanout.report_region(str(log), str(log), 0, size, None, False, str(tmp_path))
+    written = [pickle.loads(data) for data in fanout._records(region.distinct)]
+    assert len(written) == len(set(written)) < len(region.order)
+    session, _ = read_logs([str(log)])
+    alone = [fanout._standing_for(summary) for summary in session_report(session).summaries]
+    assert [written[place] for place in region.order] == alone
