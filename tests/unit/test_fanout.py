@@ -4,8 +4,8 @@ report one process makes, to the byte, in every form."""
 from __future__ import annotations
 
 import itertools
-import pickle
 import lzma
+import pickle
 from pathlib import Path
 
 import pytest
@@ -87,7 +87,7 @@ def test_a_region_writes_each_distinct_summary_once_however_many_it_remembers(
     monkeypatch.setattr(fanout, "RECENT_SUMMARIES", 2)
     size = log.stat().st_size
     region = fanout.report_region(str(log), str(log), 0, size, None, False, str(tmp_path))
-    written = [pickle.loads(data) for data in fanout._records(region.distinct)]
+    written = [pickle.loads(data) for data in fanout._records(region.distinct)]  # noqa: S301
     assert len(written) == len(set(written)) < len(region.order)
     session, _ = read_logs([str(log)])
     alone = [fanout._standing_for(summary) for summary in session_report(session).summaries]
