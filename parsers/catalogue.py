@@ -191,7 +191,8 @@ def load() -> None:
     _tables()
 
 
-@functools.lru_cache(maxsize=8192)
+# Bounded: a real log names a few hundred registers, a log of random ids must not grow it.
+@functools.lru_cache(maxsize=2048)
 def describe(kvm_id: int, accel: Accel = Accel.UNKNOWN) -> RegisterInfo:
     """Everything known about one register id. RegisterIdError for what is no Arm register."""
     arch, size, group, index = split_id(kvm_id)

@@ -49,8 +49,9 @@ MAX_COMMAND_LINE_LINES: Final = 400
 # Searching each needle through a piece costs little but every hit costs a few microseconds; a
 # piece with a candidate line every this many bytes or closer is cut into lines instead.
 DENSE_BYTES: Final = 1024
-# Distinct message bodies remembered (a log of random register keys must not grow it forever).
-MAX_KNOWN: Final = 1 << 13
+# Distinct message bodies remembered (a log of random register keys must not grow it forever;
+# a real one repeats a few hundred).
+MAX_KNOWN: Final = 1 << 12
 # Events that say nothing but what their message says (no raw line, no line-dependent field):
 # those of a known body can be made again from it.
 _OF_THE_MESSAGE_ALONE: Final = frozenset(

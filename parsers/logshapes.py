@@ -124,8 +124,9 @@ def read_line(number: int, offset: int, data: bytes) -> Line:
 # -- registers ----------------------------------------------------------------------------------
 
 
-# A log names the same few hundred registers again in every attempt.
-@functools.lru_cache(maxsize=1 << 13)
+# A log names the same few hundred registers again in every attempt (behind prefixes that keep
+# the parser's cache of whole lines from knowing them).
+@functools.lru_cache(maxsize=1 << 10)
 def _reference(text: str) -> tuple[int, str, Accel] | None:
     """The one register a message names, in whatever form it uses."""
     text = text.strip()

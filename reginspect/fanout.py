@@ -42,7 +42,8 @@ WINDOW_BLOCK: Final = 4 << 20
 # of unequal cost (a dense stretch of the log beside a quiet one) still end together.
 REGIONS_PER_WORKER: Final = 2
 NUMBER: Final = "\x00"  # an attempt's number, left open by the worker that rendered it
-RECENT_SUMMARIES: Final = 4096
+# Summaries a worker recognises by value (the rest by a digest): a log repeats a few kinds.
+RECENT_SUMMARIES: Final = 1024
 
 # A region may end after a line holding one of these: QEMU has finished with its attempt.
 _ENDS_AFTER: Final = (

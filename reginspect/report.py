@@ -148,7 +148,7 @@ def qemu_facts(summary: AttemptSummary) -> str:
 # A report names the same registers in attempt after attempt: what does not depend on the
 # attempt is written once per run (bounded).
 _NAMED: dict[tuple[int, str], str] = {}
-_REMEMBERED = 1 << 14
+_REMEMBERED = 1 << 12
 
 
 def remember(cache: dict[Any, Any], key: object, value: Any) -> Any:
