@@ -289,15 +289,14 @@ def fan_out(
         )
     )
     report = Report((name,), summaries, (), tuple(fixes(summaries)))
+    rendered = [region.rendered for region in made if region.rendered]
 
     def numbered() -> Iterator[str]:
         number = 0
-        for region in made:
-            if not region.rendered:
-                continue
-            for data in _records(region.rendered):
+        for path in rendered:
+            for data in _records(path):
                 yield data.decode("utf-8").replace(NUMBER, str(number), 1)
                 number += 1
-            os.unlink(region.rendered)
+            os.unlink(path)
 
     return Fanned(report, numbered(), sum(region.lines for region in made))

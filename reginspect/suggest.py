@@ -23,7 +23,7 @@ such fix says so, with the values at stake when saved streams show them.
 # NamedTuple compiles every string annotation, a tenth of a small report's start-up.
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from parsers.catalogue import describe, lookup_name
@@ -305,14 +305,14 @@ def findings_of(summaries: Sequence[AttemptSummary]) -> Findings:
                     continue  # the log's own value is not ours to reject: use what parses
                 logged.setdefault(problem.property, set()).update(ids)
     # Failed loads on account of registers: not at start-up, not on unreadable device state.
-    failed = [
+    failed = _each_once(
         s
         for s in summaries
         if s.outcome is Outcome.FAILED
         and not s.properties
         and not s.unreadable
         and not s.psci_unsupported
-    ]
+    )
     return Findings(
         frozenset(fatal),
         frozenset(allowed),
@@ -355,9 +355,19 @@ ASSUMED_SAME = "assumed equal to the {side}'s"
 _ORIGINS = {"libvirt": "the libvirt header", "command-line": "the log's command line"}
 
 
-def _focus(summaries: Sequence[AttemptSummary]) -> list[AttemptSummary]:
-    failed = [s for s in summaries if s.outcome is Outcome.FAILED]
-    return failed or list(summaries)
+def _each_once(summaries: Iterable[AttemptSummary]) -> list[AttemptSummary]:
+    """Each summary object once, in order: a report of a million attempts made in several
+    processes holds one shared object per kind of attempt (what the fixes read of them)."""
+    return list({id(summary): summary for summary in summaries}.values())
+
+
+def _focus(
+    summaries: Sequence[AttemptSummary], *, last_first: bool = False
+) -> Iterator[AttemptSummary]:
+    """The failed attempts, else all, in order (``last_first``: from the last)."""
+    failed_only = any(s.outcome is Outcome.FAILED for s in summaries)
+    ordered = reversed(summaries) if last_first else iter(summaries)
+    return (s for s in ordered if not failed_only or s.outcome is Outcome.FAILED)
 
 
 def _build(dialects: frozenset[Dialect]) -> Dialect | None:
@@ -381,15 +391,17 @@ def fix_context(
     """What is known of each side, from the attempts (the failed ones first) and the command
     line: the QEMU family, accelerator, machine types and what their compat sets, -cpu."""
     findings = findings or findings_of(summaries)
-    focus = _focus(summaries)
+    focus = _each_once(_focus(summaries))
     dialects = frozenset(d for s in focus for d in s.dialects)
     build = _build(dialects)
     accels = {s.accel for s in focus if s.accel is not Accel.UNKNOWN}
     accel = accels.pop() if len(accels) == 1 else Accel.UNKNOWN
     evidence = next((s.accel_evidence for s in focus if s.accel is accel), None)
-    process = next((s.process for s in reversed(focus) if s.process is not None), None)
+    last_first = _focus(summaries, last_first=True)
+    process = next((s.process for s in last_first if s.process is not None), None)
+    last_first = _focus(summaries, last_first=True)
     source_process = next(
-        (s.source_process for s in reversed(focus) if s.source_process is not None), None
+        (s.source_process for s in last_first if s.source_process is not None), None
     )
     version = process.version if process is not None else None
 
