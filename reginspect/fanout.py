@@ -13,7 +13,6 @@ regions' text out, then adds the fixes made from every summary.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import itertools
 import os
@@ -22,7 +21,7 @@ import struct
 import tempfile
 from array import array
 from collections.abc import Iterator
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from typing import IO, Final, NamedTuple
 
 from parsers.bytesearch import count_newlines, find
@@ -220,21 +219,17 @@ def report_region(
     return RegionReport(rendered, summaries, order, session.line_count() - lines)
 
 
-def _share(
-    shared: dict[AttemptSummary, AttemptSummary],
-    distinct: list[AttemptSummary],
-    future: Future[RegionReport],
-) -> None:
-    """A region's distinct summaries into ``distinct``, as the equal ones other regions sent
-    (regions send equal ones each: one object is kept of each)."""
-    if future.exception() is None:
-        path = future.result().distinct
-        for data in _records(path):
-            # Written by our own worker into our private temporary directory, as the pool
-            # pickles its results.
-            summary = shared_parts(pickle.loads(data))  # noqa: S301
-            distinct.append(shared.setdefault(summary, summary))
-        os.unlink(path)
+def _distinct(path: str, shared: dict[AttemptSummary, AttemptSummary]) -> list[AttemptSummary]:
+    """A region's distinct summaries, as the equal ones other regions sent (regions send equal
+    ones each: one object is kept of each)."""
+    distinct = []
+    for data in _records(path):
+        # Written by our own worker into our private temporary directory, as the pool
+        # pickles its results.
+        summary = shared_parts(pickle.loads(data))  # noqa: S301
+        distinct.append(shared.setdefault(summary, summary))
+    os.unlink(path)
+    return distinct
 
 
 def _records(path: str) -> Iterator[bytes]:
@@ -268,24 +263,18 @@ def fan_out(
         cuts = attempt_cuts(path, workers * REGIONS_PER_WORKER, pool)
         if len(cuts) < 3:
             return None
-        # Each region's summaries are made one with the others' as soon as it is done: a
-        # region of many distinct attempts does not wait in memory beside the next ones.
-        # (The pool's own thread runs the callbacks, all of them before the pool is shut down.)
-        shared: dict[AttemptSummary, AttemptSummary] = {}
-        futures = []
-        distinct: list[list[AttemptSummary]] = []
-        for start, end in itertools.pairwise(cuts):
-            future = pool.submit(report_region, path, name, start, end, form, matched, directory)
-            distinct.append([])
-            future.add_done_callback(functools.partial(_share, shared, distinct[-1]))
-            futures.append(future)
+        futures = [
+            pool.submit(report_region, path, name, start, end, form, matched, directory)
+            for start, end in itertools.pairwise(cuts)
+        ]
         made = [future.result() for future in futures]
-    # One reference per attempt to a shared summary: numbers, lines and times are in the
-    # rendered attempts, not in these.
+    # The regions' summaries are read once the workers are gone, one region at a time: one
+    # reference per attempt to a shared summary (numbers, lines and times are in the rendered
+    # attempts, not in these).
+    shared: dict[AttemptSummary, AttemptSummary] = {}
     summaries = tuple(
         itertools.chain.from_iterable(
-            map(standing.__getitem__, region.order)
-            for region, standing in zip(made, distinct, strict=True)
+            map(_distinct(region.distinct, shared).__getitem__, region.order) for region in made
         )
     )
     report = Report((name,), summaries, (), tuple(fixes(summaries)))
