@@ -40,7 +40,7 @@ def test_cuts_anywhere_in_libvirt_logs_give_the_one_pass_events(tmp_path: Path) 
         events, lines = [], 0
         for start, end in ingest._region_bounds(str(log), parts):
             region = ingest.parse_region(str(log), start, end)
-            events += ingest._shift(region.events, lines)
+            events += ingest._shifted(region.events, lines)
             lines += region.lines
         assert (events, lines) == (whole.events, whole.lines), parts
 
