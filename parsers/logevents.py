@@ -374,3 +374,23 @@ LogEvent = (
     | QemuMessage
     | Problem
 )
+
+# Events that say nothing but what their message says (no raw line, no line-dependent field):
+# those of a known message can be made again from it.
+OF_THE_MESSAGE_ALONE: Final = frozenset(
+    {
+        RegisterSeen,
+        RegisterHidden,
+        CpuCounts,
+        SectionStarted,
+        IncomingStarted,
+        LoadCompleted,
+        LoadCleanedUp,
+    }
+)
+# Events that say what their message says and carry the raw line too: those of a known message
+# (all of its line but the time before it) are made again from it with the line's own raw text.
+# Every attempt of a dense log ends on such a line (``load of migration failed``).
+OF_THE_LINE: Final = frozenset(
+    {LoadFailed, QemuMessage, RegisterRefused, PropertyRejected, ProcessEnded, Problem}
+)

@@ -17,22 +17,11 @@ from typing import Any, Final, NamedTuple
 
 from parsers.bytesearch import LineFinder, count_newlines, line_starts
 from parsers.logevents import (
+    OF_THE_LINE,
+    OF_THE_MESSAGE_ALONE,
     CommandLineSeen,
-    CpuCounts,
-    IncomingStarted,
-    LoadCleanedUp,
-    LoadCompleted,
-    LoadFailed,
     LogEvent,
     MessageKind,
-    Problem,
-    ProcessEnded,
-    PropertyRejected,
-    QemuMessage,
-    RegisterHidden,
-    RegisterRefused,
-    RegisterSeen,
-    SectionStarted,
 )
 from parsers.logshapes import (
     LIBVIRT_HEADER,
@@ -52,33 +41,14 @@ DENSE_BYTES: Final = 1024
 # Distinct message bodies remembered (a log of random register keys must not grow it forever;
 # a real one repeats a few hundred).
 MAX_KNOWN: Final = 1 << 12
-# Events that say nothing but what their message says (no raw line, no line-dependent field):
-# those of a known body can be made again from it.
-_OF_THE_MESSAGE_ALONE: Final = frozenset(
-    {
-        RegisterSeen,
-        RegisterHidden,
-        CpuCounts,
-        SectionStarted,
-        IncomingStarted,
-        LoadCompleted,
-        LoadCleanedUp,
-    }
-)
-# Events that say what their message says and carry the raw line too: those of known bytes (all
-# but the time before them) are made again from them with the line's own raw text. Every attempt
-# of a dense log ends on such a line (``load of migration failed``).
-_OF_THE_LINE: Final = frozenset(
-    {LoadFailed, QemuMessage, RegisterRefused, PropertyRejected, ProcessEnded, Problem}
-)
 _new: Final = tuple.__new__  # an event from all its fields, without its class's Python __new__
 
 
 def _of_the_line(event: LogEvent, raw: str) -> bool:
     """Whether ``event`` is made again from its message's bytes and the line's raw text."""
-    if type(event) in _OF_THE_MESSAGE_ALONE:
+    if type(event) in OF_THE_MESSAGE_ALONE:
         return True
-    return type(event) in _OF_THE_LINE and getattr(event, "raw", None) == raw
+    return type(event) in OF_THE_LINE and getattr(event, "raw", None) == raw
 
 
 def joins_next_line(line: bytes) -> bool:
@@ -364,7 +334,7 @@ class LogParser:
             self._command_line = []
             self._command_line_start = (candidate.line, candidate.offset)
         events.extend(found)
-        alone = all(type(event) in _OF_THE_MESSAGE_ALONE for event in found)
+        alone = all(type(event) in OF_THE_MESSAGE_ALONE for event in found)
         if not alone and (key is None or not all(_of_the_line(event, line.raw) for event in found)):
             return
         if max(len(self._known), len(self._known_bytes)) >= MAX_KNOWN:
@@ -372,7 +342,7 @@ class LogParser:
             self._known_bytes.clear()
         made = tuple(
             (type(e), e.kind, tuple(e[5:]), True)
-            if type(e) in _OF_THE_LINE
+            if type(e) in OF_THE_LINE
             else (type(e), e.kind, tuple(e[4:]), False)
             for e in found
         )
