@@ -231,8 +231,11 @@ def _reap(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def _as_ctrl_c(signum: int, frame: object) -> None:
+def _as_ctrl_c(signum: int, frame: Any) -> None:
     # Ctrl-C is what asyncio.run cancels its task on cleanly; let SIGTERM and SIGHUP be one.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # A shell starts a background job with Ctrl-C ignored: SIGTERM must still end us.
+        signal.default_int_handler(signum, frame)
     os.kill(os.getpid(), signal.SIGINT)
 
 
@@ -349,8 +352,13 @@ def _run_session(
 ) -> tuple[str, str]:
     """The QMP conversation, its failures turned into one sentence each."""
     session = _save_stream(qmp_socket, stream_path, process, timeout)
+    runner = asyncio.Runner()
     try:
-        return asyncio.run(session)
+        # A Ctrl-C while the event loop is being made would leave half a loop, which then
+        # complains on the way out.
+        with _signals_held():
+            runner.get_loop()
+        return runner.run(session)
     except TimeoutError:
         raise UserError(
             f"probe: QEMU did not save its stream within {timeout:g} s (raise --timeout); "
@@ -372,6 +380,7 @@ def _run_session(
             f"{stderr_tail(stderr_path) or 'it printed nothing'}"
         ) from None
     finally:
+        runner.close()
         session.close()  # a Ctrl-C before it started would leave it "never awaited"
 
 

@@ -431,14 +431,28 @@ def test_a_damaged_stream(run_cli: Any, fake: Fake) -> None:
 # -- signals -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize(
+    ("signum", "ctrl_c"),
+    [
+        (signal.SIGINT, signal.SIG_DFL),
+        (signal.SIGTERM, signal.SIG_DFL),
+        # A shell's background job starts with Ctrl-C ignored; SIGTERM still ends the probe.
+        (signal.SIGTERM, signal.SIG_IGN),
+    ],
+)
 def test_a_signal_reaps_qemu_and_removes_the_private_directory(
-    tmp_path: Path, temp_root: Path, signum: int
+    tmp_path: Path, temp_root: Path, signum: int, ctrl_c: signal.Handlers
 ) -> None:
     marker = tmp_path / "pid"
     binary = fake_qemu(tmp_path, f"echo $$ > {marker}; exec sleep 60")
     command = [sys.executable, "-m", "reginspect", "probe", "--timeout", "30", "--", binary]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    # Whatever the test run itself was started with (a background job ignores Ctrl-C).
+    process = subprocess.Popen(
+        command,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, ctrl_c),
+    )
     deadline = time.monotonic() + 15
     while not marker.exists() or not marker.read_text().strip():
         assert time.monotonic() < deadline, "the fake QEMU never started"
