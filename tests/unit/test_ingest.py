@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from parsers.logevents import LogEvent
 from reginspect import ingest
 from reginspect.analyze import session_report
 from reginspect.report_json import report_json
@@ -37,7 +38,8 @@ def test_cuts_anywhere_in_libvirt_logs_give_the_one_pass_events(tmp_path: Path) 
     log.write_bytes((SAMPLES / "libvirt-guest1.log").read_bytes() * 6)
     whole = ingest.parse_region(str(log), 0, log.stat().st_size)
     for parts in range(2, 60):
-        events, lines = [], 0
+        events: list[LogEvent] = []
+        lines = 0
         for start, end in ingest._region_bounds(str(log), parts):
             region = ingest.parse_region(str(log), start, end)
             events += ingest._shifted(region.events, lines)

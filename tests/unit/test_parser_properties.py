@@ -7,6 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from parsers.logevents import LogEvent
 from parsers.logparse import LogParser, candidate_lines, parse_bytes
 from reginspect.analyze import session_report
 from reginspect.model import Session
@@ -148,9 +149,9 @@ def test_dense_and_sparse_candidate_searches_agree(
     assert candidate_lines(buf, 7, 100, start, dense=True) == candidate_lines(buf, 7, 100, start)
 
 
-def _alone(line: bytes) -> list[tuple[object, ...]]:
+def _alone(line: bytes) -> list[LogEvent]:
     """``line``'s events from a parser that has met nothing before it."""
-    return [tuple(event) for event in parse_bytes(line + b"\n")]
+    return parse_bytes(line + b"\n")
 
 
 @settings(max_examples=300, deadline=None)
@@ -173,10 +174,11 @@ def test_a_message_met_again_reads_as_it_does_alone(log_lines: list[bytes]) -> N
     # Fed a line at a time, the parser reads the pieces after the first the dense way.
     parser = LogParser()
     fed = [event for line in log_lines for event in parser.feed(line + b"\n")] + parser.close()
-    expected, offset = [], 0
+    expected: list[tuple[object, ...]] = []
+    offset = 0
     for number, line in enumerate(log_lines):
         for event in _alone(line):
-            expected.append((event[0] + number, event[1] + offset, *event[2:]))
+            expected.append((event.line + number, event.offset + offset, *event[2:]))
         offset += len(line) + 1
     assert events == expected
     assert [tuple(event) for event in fed] == expected
