@@ -1,13 +1,16 @@
 """A report of one big log made by several processes, each reading a region of it to the end.
 
 Each worker parses its region, builds its model, summarises and renders its attempts: nothing
-but small summaries and finished text crosses processes. Regions are cut only where one QEMU
+but finished text and each distinct summary once crosses processes, through files in a private
+temporary directory (the workers' places to cut are looked for in parallel first). Regions are
+cut only where one QEMU
 process has certainly finished with an attempt (after ``load of migration failed`` or another
 line QEMU exits on, after libvirt's ``shutting down``, after a cleanup that follows a whole
 stream, before libvirt's ``starting up``), so no attempt spans two regions and each region
 reads as the file does. Workers leave each attempt's number open (a NUL, which the renderers
 never write: log text is escaped); the main process numbers them in order while it copies the
-regions' text out, then adds the fixes made from every summary.
+regions' text out, then adds the fixes made from every summary (read once the workers are
+gone, one region at a time).
 """
 
 from __future__ import annotations
