@@ -498,18 +498,24 @@ class Attempt:
     def _unkept(self, line: LineRef | None) -> CpuState:
         if self.unkept_cpu is None:
             self.unkept_cpu = _UnkeptCpu(self.highest_cpu + 1, first_line=line)
-            where = line or LineRef(self.source, self.last_line, 0)
-            self.problems.append(
-                ErrorLine(
-                    where.source,
-                    where.line,
-                    where.offset,
-                    "",
-                    f"more than {MAX_CPUS} vCPUs in one attempt (QEMU's Arm machines have at "
-                    "most 512): the registers of the rest are not listed",
-                )
+            self.past_a_cap(
+                line or LineRef(self.source, self.last_line, 0),
+                f"more than {MAX_CPUS} vCPUs in one attempt (QEMU's Arm machines have at "
+                "most 512): the registers of the rest are not listed",
             )
         return self.unkept_cpu
+
+    def past_a_cap(self, where: LineRef, what: str) -> None:
+        """Say, once, on the line where it happened, that the log went past one of the model's
+        bounds (MAX_CPUS, MAX_CPU_MENTIONS) and what is not listed."""
+        self.problems.append(ErrorLine(where.source, where.line, where.offset, "", what))
+
+    def past_the_mentions_cap(self, cpu: CpuState, where: LineRef) -> None:
+        self.past_a_cap(
+            where,
+            f"vCPU {cpu.instance}: more than {MAX_CPU_MENTIONS} register lines in one attempt "
+            "(an Arm vCPU has about a thousand registers at most): the rest are not listed",
+        )
 
     def sorted_cpus(self) -> list[CpuState]:
         return [self.cpus[key] for key in sorted(self.cpus)]
@@ -891,17 +897,7 @@ class SourceBuilder:
     @staticmethod
     def _unlisted(attempt: Attempt, cpu: CpuState, where: LineRef) -> None:
         if not cpu.unlisted and not isinstance(cpu, _UnkeptCpu):
-            attempt.problems.append(
-                ErrorLine(
-                    where.source,
-                    where.line,
-                    where.offset,
-                    "",
-                    f"vCPU {cpu.instance}: more than {MAX_CPU_MENTIONS} register lines in one "
-                    "attempt (an Arm vCPU has about a thousand registers at most): the rest "
-                    "are not listed",
-                )
-            )
+            attempt.past_the_mentions_cap(cpu, where)
         cpu.unlisted += 1
 
     def _apply_failure(self, event: LoadFailed, ref: LineRef) -> None:

@@ -356,7 +356,11 @@ def build_attempt(source: RegisterList, destination: RegisterList) -> Attempt:
                 status = Status.MATCHED
             # Line 0: no log line says it.
             cpu.note(kvm_id, status, MessageKind.STREAM, accel, format_id(kvm_id), SOURCE, 0, 0)
+            if cpu.unlisted:  # past MAX_CPU_MENTIONS: counted, not listed
+                continue
             cpu.values[kvm_id] = (sent.get(kvm_id), kept.get(kvm_id))
+        if cpu.unlisted:
+            attempt.past_the_mentions_cap(cpu, LineRef(SOURCE, 0, 0))
         attempt.cpus[instance] = cpu
     return attempt
 
