@@ -65,8 +65,6 @@ class MainScreen(Screen[None]):
         self.jump_origin: tuple[Status, int] | None = None
         self._detail_key: object = None
         self._highlight_key: object = None
-        self._tab_chosen = False  # the user picked a status tab: stop picking one for them
-        self._auto_tab: str | None = None
 
     def compose(self) -> ComposeResult:
         yield SessionHeader(id="header")
@@ -94,7 +92,7 @@ class MainScreen(Screen[None]):
         self.query_one("#filter", FilterInput).display = False
         self.query_one("#search", SearchInput).display = False
         self.query_one("#counts", CountsPanel).display = False
-        self.query_one("#status-tabs", StatusTabs).select(Status.EXTRA, slide=False)
+        self.query_one("#status-tabs", StatusTabs).select(Status.EXTRA, by_user=False)
         self.query_one("#table", RegisterTable).focus()
 
     # -- store access for the raw view (UI thread and the search worker) ------------------------
@@ -162,10 +160,7 @@ class MainScreen(Screen[None]):
         self.query_one("#navigator-bar", NavigatorBar).show(navigator.filter, navigator.counts())
         # Take the navigator's choice now (its Selected message comes a loop later): a new
         # attempt's registers are on screen in this refresh.
-        if navigator.selected != self.target:
-            self.target = navigator.selected
-            self.raw_source = None
-            self._tab_chosen = False
+        self._aim(navigator.selected)
         self.render_selection()
 
     def render_selection(self) -> None:
@@ -200,11 +195,10 @@ class MainScreen(Screen[None]):
             else {status: attempt.count(status, self.cpu) for status in STATUS_CYCLE}
         )
         tabs.set_counts(counts)
-        if not self._tab_chosen and attempt is not None:
+        if not tabs.user_chose and attempt is not None:
             best = explaining_status(attempt, counts)
             if best is not None and best is not tabs.status:
-                self._auto_tab = best.value
-                tabs.select(best, slide=False)
+                tabs.select(best, by_user=False)
         table.show(self.rows())
         self.render_detail()
         views = self.query_one("#views", TabbedContent)
@@ -295,19 +289,21 @@ class MainScreen(Screen[None]):
         self._select(event.target)
 
     def _select(self, target: Target | None) -> None:
+        if self._aim(target):
+            self.render_selection()
+
+    def _aim(self, target: Target | None) -> bool:
+        """Make ``target`` the attempt shown; a new one gets its own log and tab choice."""
         if target == self.target:
-            return
+            return False
         self.target = target
         self.raw_source = None
-        self._tab_chosen = False
-        self.render_selection()
+        self.query_one("#status-tabs", StatusTabs).user_chose = False
+        return True
 
     @on(Tabs.TabActivated, "#status-tabs")
     def on_status_tab(self, event: Tabs.TabActivated) -> None:
         event.stop()
-        if event.tab.id != self._auto_tab:
-            self._tab_chosen = True
-        self._auto_tab = None
         self.render_selection()
 
     def on_register_table_register_highlighted(

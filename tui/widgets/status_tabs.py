@@ -16,19 +16,38 @@ class StatusTabs(Tabs):
         )
         self._counts: dict[Status, int] = {}
         self._slide = True
+        # The user picked the tab shown (a key, a click): stop picking one for them. Known where
+        # the tab changes, not read back from TabActivated, whose arrival after a refresh is a
+        # matter of timing (Tabs activates its first tab on mount, a message later).
+        self.user_chose = False
 
     @property
     def status(self) -> Status:
         return Status(self.active) if self.active else Status.EXTRA
 
-    def select(self, status: Status, *, slide: bool = True) -> None:
-        """Activate ``status``'s tab; ``slide=False`` moves the underline without the slide (a
-        tab chosen for the user as data arrives: a slide is some 18 repaints)."""
-        self._slide = slide
+    def select(self, status: Status, *, by_user: bool = True) -> None:
+        """Activate ``status``'s tab. A tab picked for the user as data arrives
+        (``by_user=False``) leaves them free to choose and moves the underline without the slide
+        (some 18 repaints)."""
+        self.user_chose = self.user_chose or by_user
+        self._slide = by_user
         try:
             self.active = status.value  # the watcher runs now and moves the underline
         finally:
             self._slide = True
+
+    def _activate_tab(self, tab: Tab) -> None:
+        # Tabs' way for a click on a tab or under it.
+        self.user_chose = True
+        super()._activate_tab(tab)
+
+    def action_next_tab(self) -> None:
+        self.user_chose = True
+        super().action_next_tab()
+
+    def action_previous_tab(self) -> None:
+        self.user_chose = True
+        super().action_previous_tab()
 
     def _highlight_active(self, animate: bool = True) -> None:
         super()._highlight_active(animate=animate and self._slide)
