@@ -10,6 +10,7 @@ import textwrap
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final
 
+from parsers.logevents import Status
 from reginspect.advice import register_names
 from reginspect.plan import SCHEMA, Cell, PairVerdict, Plan, PlanInput, pair_registers
 from reginspect.report_json import suggestion_json
@@ -276,14 +277,13 @@ def _cell_json(plan: Plan, cell: Cell, *, registers: bool = True) -> dict[str, A
         "verdict": str(cell.verdict),
     }
     rows = pair_registers(plan, cell)
-    by_status = {
-        status: [_register(row) for row in rows if row.status.value == status]
-        for status in ("extra", "missing", "matched")
-    }
+    by_status: dict[Status, list[dict[str, Any]]] = {status: [] for status in Status}
+    for row in rows:
+        by_status[row.status].append(_register(row))
     if registers:
-        found["extra"] = by_status["extra"]
-        found["missing"] = by_status["missing"]
-    found["value_differs"] = by_status["matched"]
+        found["extra"] = by_status[Status.EXTRA]
+        found["missing"] = by_status[Status.MISSING]
+    found["value_differs"] = by_status[Status.MATCHED]
     if registers:
         found["notes"] = list(cell.notes)
         found["assumed"] = sorted(cell.assumed)

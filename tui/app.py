@@ -8,7 +8,6 @@ the results at once; only a burst of changes is spread out, to ten a second.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import gc
 import os
@@ -41,7 +40,6 @@ from tui.view import EMPTY_VIEW, View, Viewer
 REFRESH_RATE = 10.0  # refreshes a second
 REFRESH_BURST = 3.0  # refreshes at once
 TOAST_INTERVAL = 3.0  # seconds between two "file changed" toasts, at most
-SETTLED = (SourceStatus.LIVE, SourceStatus.ENDED, SourceStatus.WAITING, SourceStatus.ERROR)
 READ = (SourceStatus.LIVE, SourceStatus.ENDED, SourceStatus.ERROR)  # a first read is over
 
 
@@ -70,16 +68,12 @@ class ReginspectApp(App[int]):
         *,
         poll: bool = False,
         stdin_fd: int | None = None,
-        watch: bool = True,
         streams: Sequence[str] = (),
         fix_options: FixOptions | None = None,
     ) -> None:
         super().__init__()
         self.logs = list(logs)
         self.streams = list(streams)
-        self.streams_done = threading.Event()
-        if not self.streams:
-            self.streams_done.set()
         self.poll = poll
         self.store = Store(self.logs)
         self.stop_event = threading.Event()
@@ -95,7 +89,6 @@ class ReginspectApp(App[int]):
             for source in self.store.sources.values()
         ]
         self.watcher: Watcher | None = None
-        self.use_inotify = watch and not poll
         self.paused = False
         self.view: View = EMPTY_VIEW
         self._dirty = threading.Event()
@@ -118,7 +111,7 @@ class ReginspectApp(App[int]):
 
     def on_mount(self) -> None:
         polled: set[SourceReader] = set(self.readers)
-        if self.use_inotify:
+        if not self.poll:
             self.watcher = Watcher(self.readers)
             polled = self.watcher.start()
         for reader in polled:
@@ -157,7 +150,6 @@ class ReginspectApp(App[int]):
         with self.store.lock:
             self.store.notices.extend(notes)
         self._reader_changed()
-        self.streams_done.set()  # after the refresh was asked for: settled() waits for both
 
     def on_unmount(self) -> None:
         self.shutdown_readers()
@@ -238,34 +230,10 @@ class ReginspectApp(App[int]):
         self._toast_timer = None
         self._tell_notices()
 
-    async def settled(self, timeout: float = 10.0) -> bool:
-        """Wait until every source was read to its end and the screen shows it (for tests)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.store.lock:
-                idle = all(
-                    source.status in SETTLED
-                    or (source.status is SourceStatus.DELETED and source.fd is None)
-                    for source in self.store.sources.values()
-                )
-                generation = self.store.session.generation
-                sizes = [
-                    (source.index.size, _size(source.path))
-                    for source in self.store.sources.values()
-                    if source.status is SourceStatus.LIVE and not source.compressed
-                ]
-            grown = any(disk is not None and disk > size for size, disk in sizes)
-            if (
-                idle
-                and self.streams_done.is_set()
-                and not grown
-                and not self._dirty.is_set()
-                and self._refresh_timer is None
-                and self.view.generation == generation
-            ):
-                return True
-            await asyncio.sleep(0.02)
-        return False
+    @property
+    def refresh_pending(self) -> bool:
+        """The readers changed something the screen does not show yet."""
+        return self._dirty.is_set() or self._refresh_timer is not None
 
     # -- actions ------------------------------------------------------------------------------
 
@@ -339,15 +307,6 @@ class ReginspectApp(App[int]):
         )
         yield SystemCommand("Search", "Registers or log text", main.action_search)
         yield SystemCommand("Keys", "Every key of reginspect", self.action_help)
-
-
-def _size(path: str) -> int | None:
-    if path == "-":
-        return None
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return None
 
 
 # The factory the CLI and the tests share: the constructor itself, so that the two cannot

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
@@ -11,6 +14,7 @@ from textual.pilot import Pilot
 
 from reginspect.suggest import FixOptions
 from tui.app import ReginspectApp, create_app
+from tui.store import SourceStatus
 
 
 class SnapCompare(Protocol):
@@ -25,11 +29,55 @@ class SnapCompare(Protocol):
     ) -> bool: ...
 
 
+# A source in one of these states has nothing more to read for now.
+IDLE = (SourceStatus.LIVE, SourceStatus.ENDED, SourceStatus.WAITING, SourceStatus.ERROR)
+
+
+async def settled(app: ReginspectApp, timeout: float = 10.0) -> bool:
+    """Wait until every source was read to its end, the saved streams (if any) were loaded,
+    and the screen shows it all."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with app.store.lock:
+            idle = all(
+                source.status in IDLE
+                or (source.status is SourceStatus.DELETED and source.fd is None)
+                for source in app.store.sources.values()
+            )
+            generation = app.store.session.generation
+            sizes = [
+                (source.index.size, _size(source.path))
+                for source in app.store.sources.values()
+                if source.status is SourceStatus.LIVE and not source.compressed
+            ]
+        grown = any(disk is not None and disk > size for size, disk in sizes)
+        loading = any(not worker.is_finished for worker in app.workers if worker.name == "streams")
+        if (
+            idle
+            and not grown
+            and not loading
+            and not app.refresh_pending
+            and app.view.generation == generation
+        ):
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+def _size(path: str) -> int | None:
+    if path == "-":
+        return None
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return None
+
+
 async def ready(pilot: Pilot[int]) -> ReginspectApp:
     """Wait until the files were read and the screen shows them."""
     app = pilot.app
     assert isinstance(app, ReginspectApp)
-    assert await app.settled(), "the app did not settle"
+    assert await settled(app), "the app did not settle"
     await pilot.pause()
     await pilot.pause()
     return app

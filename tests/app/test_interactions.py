@@ -18,7 +18,7 @@ from reginspect.analyze import summarize
 from reginspect.model import Naming
 from reginspect.results import Form, Outcome
 from tests.app.conftest import COUNTS, FAILED, FAILED_TRACE, SUCCEEDED, data, two_cpu_log
-from tests.app.pilot import app_ready, ready, screen_text
+from tests.app.pilot import app_ready, ready, screen_text, settled
 from tui.app import ReginspectApp, create_app
 from tui.screens.help import HelpScreen
 from tui.widgets.attempt_navigator import AttemptNavigator, Target
@@ -528,7 +528,7 @@ async def test_register_table_grows_in_place(in_tmp: Path) -> None:
             log.write(b"".join(walk[1::2] + rest))  # ids going back: the next vCPU's walk
         for _ in range(500):
             await pilot.pause(0.01)
-            if len(table.shown) == 88 and await app.settled():
+            if len(table.shown) == 88 and await settled(app):
                 break
         await ready(pilot)
         assert len(table.shown) == 88
@@ -584,7 +584,7 @@ async def _append(pilot: Pilot[int], path: str, content: bytes, attempts: int) -
         log.write(content)
     for _ in range(500):
         await pilot.pause(0.01)
-        if len(app.view.summaries) == attempts and await app.settled():
+        if len(app.view.summaries) == attempts and await settled(app):
             break
     await ready(pilot)
     assert len(app.view.summaries) == attempts
@@ -618,7 +618,7 @@ async def test_navigator_grows_with_the_log(in_tmp: Path) -> None:
             log.write(data(SUCCEEDED))
         for _ in range(500):
             await pilot.pause(0.01)
-            if len(app.view.summaries) == 1 and await app.settled():
+            if len(app.view.summaries) == 1 and await settled(app):
                 break
         await ready(pilot)
         assert labels(navigator) == [("#0 succeeded", [])]
@@ -767,7 +767,7 @@ async def test_big_file_read_in_a_thread_with_progress(
         assert answered < 1.0  # typically 10-300 ms, depending on the machine's load
         assert app.store.sources["big.log"].status.value == "reading"
         await pilot.press("r")
-        assert await app.settled(timeout=60)
+        assert await settled(app, timeout=60)
         await pilot.pause()
         assert not progress.display
         assert len(app.main.query_one(RegisterTable).shown) == 88

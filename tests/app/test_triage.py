@@ -13,7 +13,7 @@ from parsers.logevents import Status
 from reginspect.report import differences
 from reginspect.results import Outcome
 from tests.app.conftest import COUNTS, FAILED, data
-from tests.app.pilot import ready, screen_text
+from tests.app.pilot import ready, screen_text, settled
 from tests.app.sessions import libvirt_session
 from tests.conftest import CORPUS
 from tui.app import ReginspectApp, create_app
@@ -104,7 +104,7 @@ async def test_keys_move_between_failures_from_any_pane(in_tmp: Path) -> None:
             log.write(libvirt_session(attempts=1, failed=(0,)))
         for _ in range(500):
             await pilot.pause(0.01)
-            if len(app.view.summaries) == 31 and await app.settled():
+            if len(app.view.summaries) == 31 and await settled(app):
                 break
         await ready(pilot)
         assert navigator.target == Target(17, None)
@@ -176,7 +176,7 @@ async def test_the_tab_that_explains_the_failure(in_tmp: Path) -> None:
                 log.write(content[len(head) :])
             for _ in range(500):
                 await pilot.pause(0.01)
-                if app.view.summaries[0].outcome is Outcome.FAILED and await app.settled():
+                if app.view.summaries[0].outcome is Outcome.FAILED and await settled(app):
                     break
             await ready(pilot)
             assert app.view.summaries[0].registers.fatal

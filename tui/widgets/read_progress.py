@@ -8,6 +8,7 @@ from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
 
 from reginspect.textsafe import printable
+from tui.store import SourceStatus
 from tui.view import View
 
 
@@ -23,7 +24,7 @@ class ReadProgress(Horizontal):
     def show(self, view: View) -> None:
         # Only what changed is touched: a layout pass per refresh would slow the reader down
         # (the UI thread and the reader share the GIL).
-        reading = [source for source in view.sources if source.status.value == "reading"]
+        reading = [source for source in view.sources if source.status is SourceStatus.READING]
         if self.display != bool(reading):
             self.display = bool(reading)
         if not reading:
