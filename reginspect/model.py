@@ -372,13 +372,18 @@ class RefusedRegister(NamedTuple):
 _VERSION = LazyPattern(r"(\d+)\.(\d+)")
 
 
+def release(version: str | None) -> tuple[int, int] | None:
+    """(major, minor) of a QEMU version string such as ``10.1.50`` or ``11.1.3Debian …``."""
+    match = _VERSION.match(version or "")
+    return None if match is None else (int(match.group(1)), int(match.group(2)))
+
+
 def version_dialect(version: str | None) -> Dialect | None:
     """What a QEMU version string tells of the messages that version prints."""
-    match = _VERSION.match(version or "")
-    if match is None:
+    known = release(version)
+    if known is None:
         return None
-    major, minor = int(match.group(1)), int(match.group(2))
-    return Dialect.QEMU_11 if (major, minor) >= (11, 1) else Dialect.LEGACY
+    return Dialect.QEMU_11 if known >= (11, 1) else Dialect.LEGACY
 
 
 class _UnkeptCpu(CpuState):

@@ -43,7 +43,7 @@ from reginspect.configuration import (
     gate_phrase,
     psci_version,
 )
-from reginspect.model import Naming, RefusedRegister
+from reginspect.model import Naming, RefusedRegister, release
 from reginspect.results import AttemptSummary, Form, Outcome, Route, Suggestion
 from reginspect.tolerances import BUILTINS, Verdict, judge, patch_lines
 from reginspect.xmig import (
@@ -379,10 +379,8 @@ def _build(dialects: frozenset[Dialect]) -> Dialect | None:
 
 def _xmig_version(version: str | None) -> bool:
     """Whether a QEMU version can be a build of the x-mig series (10.1.50 to 10.2.x)."""
-    match = re.match(r"(\d+)\.(\d+)", version or "")
-    if match is None:
-        return True
-    return (10, 1) <= (int(match.group(1)), int(match.group(2))) < (11, 0)
+    known = release(version)
+    return known is None or (10, 1) <= known < (11, 0)
 
 
 def fix_context(
