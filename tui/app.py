@@ -332,9 +332,9 @@ def run_app(args: argparse.Namespace) -> int:
         stdin_fd = _free_stdin_for_keys()
     app = create_app(
         logs,
-        poll=bool(getattr(args, "poll", False)),
+        poll=args.poll,
         stdin_fd=stdin_fd,
-        streams=list(getattr(args, "stream", None) or []),
+        streams=args.stream,
         fix_options=fix_options(args),
     )
     try:

@@ -126,10 +126,11 @@ def load_session(paths: Sequence[str]) -> tuple[Session, list[str]]:
 
 @contextlib.contextmanager
 def made_report(
-    args: argparse.Namespace, form: str | None, fixes: Fixes
+    args: argparse.Namespace, form: str | None, fixes: Fixes, *, matched: bool = False
 ) -> Iterator[tuple[Report, Iterable[str] | None]]:
     """The report of the command line's logs, with its attempts already rendered in ``form``
-    when other processes did it (None: render ``report.attempts``). One big plain log is read
+    when other processes did it (None: render ``report.attempts``; ``matched``: the text form
+    lists matched registers too). One big plain log is read
     by one process per core, each taking a region of it to the end (reginspect.fanout); their
     renderings wait in a temporary directory, removed on leaving."""
     compared, notes = load_streams(args.stream)
@@ -141,7 +142,6 @@ def made_report(
         from reginspect import fanout  # big logs only: it pays for temporary files
 
         name = source_name(log)
-        matched = bool(getattr(args, "matched", False))
         with tempfile.TemporaryDirectory(prefix="reginspect-") as directory:
             fanned = fanout.fan_out(
                 log, name, workers, form, matched=matched, fixes=fixes, directory=directory
@@ -160,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     # collector's default pace spends about a tenth of the run finding none.
     gc.set_threshold(50_000, 20, 100)
     fixes = fixes_from_args(args)
-    with made_report(args, args.format, fixes) as (report, attempts):
+    with made_report(args, args.format, fixes, matched=args.matched) as (report, attempts):
         for part in render_parts(report, args.format, matched=args.matched, attempts=attempts):
             sys.stdout.write(part)
     return report.exit_status
