@@ -17,7 +17,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tui.app import create_app  # noqa: E402 - the repository must be on the path first
+from tests.app.pilot import settled  # noqa: E402 - the repository must be on the path first
+from tui.app import create_app  # noqa: E402
 
 DATA = REPO / "tests" / "app" / "data"
 OUT = REPO / "docs" / "screenshots"
@@ -49,13 +50,13 @@ async def take(shot: Shot) -> str:
     app = create_app(list(shot.logs))
     app.animation_level = "none"  # a tab underline caught mid-slide would differ run to run
     async with app.run_test(size=shot.size) as pilot:
-        if not await app.settled():
+        if not await settled(app):
             raise SystemExit(f"{shot.name}: the logs were not read in time")
         await pilot.pause()
         for key in shot.keys:
             await pilot.press(key)
             await pilot.pause()
-        await app.settled()
+        await settled(app)
         await pilot.pause()
         return app.export_screenshot(title=f"reginspect {' '.join(shot.logs)}")
 
