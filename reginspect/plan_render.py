@@ -27,12 +27,6 @@ VERDICT_TEXT: Final = {
     PairVerdict.FAILS_REGISTERS: "fails on registers",
     PairVerdict.FAILS_VALUES: "fails on values",
 }
-FORM_TITLES: Final = {
-    Form.COMMAND_LINE: "command line",
-    Form.LIBVIRT: "libvirt XML",
-    Form.COMPAT: "machine type compat (hw/arm/virt.c)",
-    Form.TOLERANCE: "tolerance lines (QEMU >= 11.1 source)",
-}
 LEGEND: Final = (
     f"{GOOD} migrates, {BAD} fails; x extra (in the source's list, unknown on the destination: "
     "the load fails), t extra the destination's QEMU 11.1 tolerates, m missing (expected by the "
@@ -188,7 +182,7 @@ def suggestion_lines(suggestion: Suggestion, forms: Sequence[Form] | None) -> li
     for form, text in suggestion.forms:
         if forms is not None and form not in forms:
             continue
-        out.append(f"    {FORM_TITLES.get(form, str(form))}:")
+        out.append(f"    {form.heading}:")
         out.extend(printable(f"      {line}") for line in text.splitlines())
     return out
 
@@ -371,7 +365,7 @@ def markdown_lines(plan: Plan) -> list[str]:
                 f"{md(suggestion.qemu)}: {md(suggestion.reason)}"
             )
             for form, text in suggestion.forms:
-                out += ["", f"  {FORM_TITLES.get(form, str(form))}:", "", "  ```"]
+                out += ["", f"  {form.heading}:", "", "  ```"]
                 out.extend(f"  {printable(line)}" for line in text.splitlines())
                 out.append("  ```")
             out.append("")

@@ -309,7 +309,7 @@ def markdown_parts(report: Report, attempts: Iterable[str]) -> Iterator[str]:
                     f"{md(suggestion.qemu)}: {md(suggestion.reason)}"
                 )
                 for form, text in suggestion.forms:
-                    out.extend(["", f"  {form}:", "", "  ```"])
+                    out.extend(["", f"  {form.heading}:", "", "  ```"])
                     out.extend(f"  {printable(line)}" for line in text.splitlines())
                     out.append("  ```")
                 out.append("")

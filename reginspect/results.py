@@ -278,6 +278,19 @@ class Form(enum.StrEnum):
     COMPAT = "compat"  # a change to the machine type's compat in hw/arm/virt.c (x-mig builds)
     TOLERANCE = "tolerance"  # C lines registering cpreg migration tolerances (QEMU >= 11.1)
 
+    @property
+    def heading(self) -> str:
+        """The form's heading wherever a fix is shown to a person."""
+        return _FORM_TITLES[self]
+
+
+_FORM_TITLES: Final = {
+    Form.COMMAND_LINE: "command line",
+    Form.LIBVIRT: "libvirt XML",
+    Form.COMPAT: "machine type compat (hw/arm/virt.c)",
+    Form.TOLERANCE: "tolerance lines (QEMU >= 11.1 source)",
+}
+
 
 class Route(enum.StrEnum):
     """Which QEMU a fix is for."""

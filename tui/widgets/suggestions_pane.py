@@ -15,11 +15,6 @@ from textual.widgets.option_list import Option
 from reginspect.results import Form, Suggestion
 from reginspect.textsafe import printable
 
-FORM_TITLES = {
-    Form.COMMAND_LINE: "command line",
-    Form.LIBVIRT: "libvirt XML",
-    Form.COMPAT: "compat",
-}
 PREVIEW = 76  # list width assumed before the first layout
 
 
@@ -63,16 +58,16 @@ class SuggestionsPane(Vertical):
             self._show_full()
             return
         options: list[Option] = []
+        # An option wraps what is wider than the list: each line is cut to fit here.
+        padding = listing.get_component_styles("option-list--option").padding.width
+        width = max((listing.scrollable_content_region.width or PREVIEW) - padding, 16)
         for number, item in enumerate(items):
             title = Text(no_wrap=True, overflow="ellipsis")
             title.append(printable(item.property), style("suggestions-pane--title"))
             title.append(printable(f" on the {item.side}, for {item.qemu}"))
             if item.value and not item.forms:
                 title.append(printable(f": {item.value}"))
-            width = max((listing.size.width or PREVIEW) - 3, 16)
-            if title.cell_len > width:
-                title.truncate(width - 1)
-                title.append("…")
+            title.truncate(width)  # its overflow puts the ellipsis
             # A title is selectable only when it is the whole suggestion (no form to copy).
             options.append(Option(title, id=f"s{number}", disabled=bool(item.forms)))
             if not item.forms:
@@ -81,12 +76,10 @@ class SuggestionsPane(Vertical):
                 key = f"s{number}-{form}"
                 self._values[key] = (item, form, value)
                 prompt = Text("  ", no_wrap=True, overflow="ellipsis")
-                head = f"{FORM_TITLES.get(form, form)}: "
-                prompt.append(head, style("suggestions-pane--form"))
+                prompt.append(f"{form.heading}: ", style("suggestions-pane--form"))
                 # One line each: the full value (XML has several lines) is shown below.
-                preview = printable(" ".join(value.split()))
-                room = max((listing.size.width or PREVIEW) - len(head) - 5, 16)
-                prompt.append(preview[:room] + ("…" if len(preview) > room else ""))
+                prompt.append(printable(" ".join(value.split())))
+                prompt.truncate(width)
                 options.append(Option(prompt, id=key))
         listing.add_options(options)
         enabled = [i for i, option in enumerate(options) if not option.disabled]
@@ -123,9 +116,7 @@ class SuggestionsPane(Vertical):
             text.append(printable(item.property), style("suggestions-pane--title"))
             text.append(printable(f" on the {item.side}, for {item.qemu}\n"))
             if form:
-                text.append(
-                    f"{FORM_TITLES.get(form, form)} (c copies):\n", style("suggestions-pane--form")
-                )
+                text.append(f"{form.heading} (c copies):\n", style("suggestions-pane--form"))
                 text.append(printable(value) + "\n")
             text.append(printable(item.reason), style("suggestions-pane--dim"))
         self.query_one("#suggestion-text", Static).update(text)
