@@ -11,6 +11,7 @@ from typing import IO, Any, Final
 from reginspect.errors import UserError
 
 CHUNK_SIZE: Final = 1 << 20
+ZSTD_SLICE: Final = 128 << 10  # compressed bytes given to zstd at once (see _Decoder.feed)
 
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 _XZ_MAGIC: Final = b"\xfd7zXZ\x00"
@@ -63,26 +64,31 @@ class _Decoder:
 
     def _new(self) -> None:
         # Imported here: a plain log (the usual case) must not pay for the codecs at start-up.
+        # ``damage``: what the codec raises on data it cannot decode.
         if self.kind == "gzip":
             import zlib
 
             self._obj: Any = zlib.decompressobj(wbits=47)
+            self.damage: tuple[type[Exception], ...] = (zlib.error,)
         elif self.kind == "xz":
             import lzma
 
             self._obj = lzma.LZMADecompressor()
+            self.damage = (lzma.LZMAError,)
         elif self.kind == "bzip2":
             import bz2
 
             self._obj = bz2.BZ2Decompressor()
+            self.damage = (OSError,)
         else:
             import zstandard  # only needed for .zst input
 
             self._obj = zstandard.ZstdDecompressor().decompressobj()
+            self.damage = (zstandard.ZstdError,)
 
     @property
     def finished(self) -> bool:
-        return bool(getattr(self._obj, "eof", False))
+        return bool(self._obj.eof)
 
     def feed(self, data: bytes, size: int) -> Iterator[bytes]:
         while data:
@@ -91,8 +97,10 @@ class _Decoder:
                 data = self._obj.unused_data + data if self.kind != "gzip" else data
                 self._new()
             if self.kind == "zstd":
-                out = self._obj.decompress(data)
-                data = b""
+                # A slice at a time: damage further on must not take what came before with it
+                # (decompress keeps nothing of a call that fails).
+                out = self._obj.decompress(data[:ZSTD_SLICE])
+                data = data[ZSTD_SLICE:]
             elif self.kind == "gzip":
                 out = self._obj.decompress(data, size)
                 data = self._obj.unconsumed_tail or self._obj.unused_data
@@ -151,16 +159,14 @@ def read_chunks(stream: IO[bytes], path: str, size: int = CHUNK_SIZE) -> Iterato
                 yield chunk
                 chunk = stream.read(size)
             return
-        import lzma
-        import zlib
-
         decoder = _Decoder(kind)
+        damage: tuple[type[Exception], ...] = (EOFError, ValueError, *decoder.damage)
         chunk = first
         try:
             while chunk:
                 yield from decoder.feed(chunk, size)
                 chunk = stream.read(size)
-        except (EOFError, ValueError, lzma.LZMAError, zlib.error) as exc:
+        except damage as exc:
             raise UserError(
                 f"{name}: the compressed data is damaged or cut short ({exc})."
             ) from None

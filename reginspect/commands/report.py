@@ -99,7 +99,12 @@ def load_streams(paths: Sequence[str]) -> tuple[Attempt | None, list[str]]:
     return attempt, notes
 
 
-def _no_attempt(names: str, lines: int, unplaced: Sequence[SourceBuilder] = ()) -> UserError:
+def _no_attempt(
+    names: str, lines: int, unplaced: Sequence[SourceBuilder] = (), problems: Sequence[str] = ()
+) -> UserError:
+    if lines == 0 and problems:
+        # Nothing decoded (a compressed file damaged early): the damage is the news.
+        return UserError(f"{problems[0]} No migration attempt in what it held.", EXIT_USAGE)
     what = "is empty" if lines == 0 else f"has {lines} lines but no migration attempt in it"
     first = next((b.first_unplaced for b in unplaced if b.first_unplaced is not None), None)
     if first is not None:
@@ -120,7 +125,7 @@ def load_session(paths: Sequence[str]) -> tuple[Session, list[str]]:
     session, problems = read_logs(paths)
     if not session.attempts():
         names = ", ".join(session.sources)
-        raise _no_attempt(names, session.line_count(), list(session.builders.values()))
+        raise _no_attempt(names, session.line_count(), list(session.builders.values()), problems)
     return session, problems
 
 

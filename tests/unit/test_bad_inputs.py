@@ -133,16 +133,50 @@ def test_same_file_twice_is_read_once(run_cli: Any, tmp_path: Path) -> None:
     assert "given twice" in data["problems"][0]
 
 
-def test_damaged_compressed_file_reports_what_was_read(run_cli: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("codec", ["xz", "gzip", "bzip2", "zstd"])
+def test_damaged_compressed_file_reports_what_was_read(
+    run_cli: Any, tmp_path: Path, codec: str
+) -> None:
+    """Cut short or corrupted in the middle: the attempts before the damage, one problem line,
+    never a traceback, whatever the codec."""
+    import bz2
+    import gzip
     import lzma
 
-    packed = lzma.compress(NAMED_LOG * 3)
-    log = tmp_path / "cut.log.xz"
-    log.write_bytes(packed[: len(packed) * 2 // 3])
-    status, out, _ = run_report(run_cli, str(log))
-    assert status == 1
-    data = json.loads(out)
-    assert "damaged or cut short" in data["problems"][0]
+    import zstandard
+
+    compress = {
+        "xz": lzma.compress,
+        "gzip": gzip.compress,
+        "bzip2": bz2.compress,
+        "zstd": zstandard.ZstdCompressor().compress,
+    }[codec]
+    # Noise after the attempts: the damage lands past the codec's first block.
+    noise = b"".join(
+        b"%d@1.%d:ram_load_loop section 3 %d\n" % (i, i * 7, i) for i in range(300_000)
+    )
+    for damage in ("cut", "corrupted"):
+        packed = bytearray(compress(NAMED_LOG * 3 + noise))
+        if damage == "cut":
+            packed = packed[: len(packed) * 2 // 3]
+        else:
+            middle = len(packed) * 2 // 3
+            packed[middle : middle + 64] = bytes(64)
+        log = tmp_path / f"{damage}.log.{codec}"
+        log.write_bytes(packed)
+        status, out, err = run_report(run_cli, str(log))
+        assert "Traceback" not in err
+        assert status == 1, (damage, err)
+        data = json.loads(out)
+        assert len(data["attempts"]) == 3  # every attempt before the damage
+        assert "damaged or cut short" in data["problems"][0], (damage, data["problems"])
+    # Damaged before anything could be decoded: the damage is what the user is told.
+    log = tmp_path / f"header.log.{codec}"
+    log.write_bytes(bytes(compress(NAMED_LOG))[:12])
+    status, out, err = run_report(run_cli, str(log))
+    assert (status, out) == (2, "")
+    assert "damaged or cut short" in err
+    assert "Traceback" not in err
 
 
 def test_unreadable_file(run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
