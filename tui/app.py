@@ -26,6 +26,7 @@ from textual.timer import Timer
 
 from parsers import catalogue
 from reginspect.commands.report import fix_options
+from reginspect.errors import UserError
 from reginspect.suggest import FixOptions
 from reginspect.textsafe import printable
 from tui.follow import POLL_INTERVAL, SourceReader, Watcher
@@ -317,8 +318,14 @@ create_app = ReginspectApp
 def _free_stdin_for_keys() -> int:
     """``reginspect -``: the log arrives on fd 0, but Textual reads keys from fd 0. Keep the pipe
     on another descriptor and put the terminal on 0."""
+    try:
+        tty = os.open("/dev/tty", os.O_RDONLY)
+    except OSError:
+        raise UserError(
+            "-: the TUI reads its keys from a terminal and this process has none; "
+            "`reginspect report -` reads a pipe without one."
+        ) from None
     pipe = os.dup(0)
-    tty = os.open("/dev/tty", os.O_RDONLY)
     os.dup2(tty, 0)
     os.close(tty)
     sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's stdin, never closed

@@ -639,6 +639,26 @@ async def test_standard_input(in_tmp: Path) -> None:
     os.close(read_end)
 
 
+def test_standard_input_without_a_terminal() -> None:
+    """``reginspect -`` where no terminal gives the keys (a pipe in CI, ssh without -t): one
+    sentence and the usage status, never a traceback."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "reginspect", "-"],
+        input=data(FAILED),
+        capture_output=True,
+        timeout=60,
+        check=False,
+        start_new_session=True,  # no controlling terminal: /dev/tty cannot be opened
+    )
+    err = done.stderr.decode()
+    assert done.returncode == 2, err
+    assert "reads its keys from a terminal" in err
+    assert "Traceback" not in err
+
+
 async def test_quit_returns_zero(in_data: Path) -> None:
     async with app_ready([FAILED], SIZE) as (app, pilot):
         await pilot.press("q")
