@@ -391,6 +391,7 @@ OF_THE_MESSAGE_ALONE: Final = frozenset(
 # Events that say what their message says and carry the raw line too: those of a known message
 # (all of its line but the time before it) are made again from it with the line's own raw text.
 # Every attempt of a dense log ends on such a line (``load of migration failed``).
-OF_THE_LINE: Final = frozenset(
+LineEvent = LoadFailed | QemuMessage | RegisterRefused | PropertyRejected | ProcessEnded | Problem
+OF_THE_LINE: Final[frozenset[type[LineEvent]]] = frozenset(
     {LoadFailed, QemuMessage, RegisterRefused, PropertyRejected, ProcessEnded, Problem}
 )

@@ -13,13 +13,14 @@ read whole after its header.
 import functools
 import re
 from collections.abc import Callable
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, cast
 
 from parsers.bytesearch import LineFinder, count_newlines, line_starts
 from parsers.logevents import (
     OF_THE_LINE,
     OF_THE_MESSAGE_ALONE,
     CommandLineSeen,
+    LineEvent,
     LogEvent,
     MessageKind,
 )
@@ -48,7 +49,7 @@ def _of_the_line(event: LogEvent, raw: str) -> bool:
     """Whether ``event`` is made again from its message's bytes and the line's raw text."""
     if type(event) in OF_THE_MESSAGE_ALONE:
         return True
-    return type(event) in OF_THE_LINE and getattr(event, "raw", None) == raw
+    return type(event) in OF_THE_LINE and cast("LineEvent", event).raw == raw
 
 
 def joins_next_line(line: bytes) -> bool:

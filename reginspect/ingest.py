@@ -53,10 +53,6 @@ REGION_CHUNK = 4 << 20
 REGION_SIZE = 1 << 20
 
 
-def source_name(path: str) -> str:
-    return describe_source(path)
-
-
 def parallel_workers(path: str) -> int:
     """How many processes should parse ``path``: one per core for a big plain file, else 1."""
     return _workers_for(path, PARALLEL_MIN_SIZE)
@@ -286,7 +282,7 @@ def read_logs(paths: Sequence[str], progress: Progress | None = None) -> tuple[S
     problems: list[str] = []
     seen: set[str] = set()
     for path in paths:
-        name = source_name(path)
+        name = describe_source(path)
         key = os.path.realpath(path) if path != "-" else path
         if key in seen:
             problems.append(f"{name}: given twice; read once.")

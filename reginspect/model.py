@@ -543,9 +543,6 @@ class Attempt:
         return Naming.COUNTS
 
 
-_CPU_SIGNAL_EVENTS: Final = (CpuCounts, RegisterSeen, RegisterHidden)
-
-
 class SourceBuilder:
     """Applies one input's events to its own attempts."""
 
@@ -719,7 +716,7 @@ class SourceBuilder:
                         current.closed = True  # a clean finish: what follows is another attempt
                     self._touch(current, event, Signal.CLEANUP)
             case LoadFailed():
-                self._apply_failure(event, ref)
+                self._apply_failure(event)
             case RegisterRefused():
                 current = self._attempt(event.line)
                 # KVM is told the state twice (the CPU's load, then the put after it): once each.
@@ -905,7 +902,7 @@ class SourceBuilder:
             attempt.past_the_mentions_cap(cpu, where)
         cpu.unlisted += 1
 
-    def _apply_failure(self, event: LoadFailed, ref: LineRef) -> None:
+    def _apply_failure(self, event: LoadFailed) -> None:
         current = self._attempt(event.line)
         if event.failure not in (FailureKind.TRACE, FailureKind.POST_LOAD):
             current.has_messages = True

@@ -13,6 +13,7 @@ from typing import Any, Final
 from parsers.logevents import Status
 from reginspect.advice import register_names
 from reginspect.plan import SCHEMA, Cell, PairVerdict, Plan, PlanInput, pair_registers
+from reginspect.report import hex_value
 from reginspect.report_json import suggestion_json
 from reginspect.results import Form, RegisterResult, Suggestion
 from reginspect.textsafe import markdown_text, printable
@@ -69,7 +70,7 @@ def input_line(each: PlanInput) -> str:
         parts.append(each.machine)
     parts.append(f"{each.accel.upper()} ({each.accel_from})")
     qemu = each.qemu_text()
-    if each.qemu_from and each.qemu_from != "--qemu":
+    if each.qemu_from and not each.qemu_exact:
         qemu += f" (from its {each.qemu_from})"
     parts.append(qemu)
     if each.cpu:
@@ -250,17 +251,13 @@ def text_lines(
 # -- JSON ---------------------------------------------------------------------------------------
 
 
-def _hex(value: int | None) -> str | None:
-    return None if value is None else f"0x{value:x}"
-
-
 def _register(row: RegisterResult) -> dict[str, Any]:
     found: dict[str, Any] = {"id": row.id_text, "name": row.name}
-    if row.status.value != "matched":
+    if row.status is not Status.MATCHED:
         found["tolerated"] = row.tolerated
     else:
-        found["source_value"] = _hex(row.stream_value)
-        found["destination_value"] = _hex(row.destination_value)
+        found["source_value"] = hex_value(row.stream_value)
+        found["destination_value"] = hex_value(row.destination_value)
     return found
 
 
@@ -315,7 +312,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
                 "id": f"0x{spread.kvm_id:016x}",
                 "name": plan.name(spread.kvm_id),
                 "inputs": [plan.inputs[i].label for i in spread.present],
-                "values": {plan.inputs[i].label: _hex(value) for i, value in spread.values},
+                "values": {plan.inputs[i].label: hex_value(value) for i, value in spread.values},
             }
             for spread in plan.differing
         ],

@@ -18,6 +18,7 @@ from reginspect.results import (
     STATUS_ORDER,
     AttemptResult,
     AttemptSummary,
+    CpuResult,
     Outcome,
     RegisterResult,
     Report,
@@ -185,6 +186,14 @@ def _or_unknown(value: int | None) -> str:
     return "?" if value is None else str(value)
 
 
+def counts_text(cpu: CpuResult) -> str:
+    """The register counts QEMU printed for one vCPU, ``?`` for the one it did not print."""
+    return (
+        f"stream {_or_unknown(cpu.stream_count)} registers, "
+        f"destination {_or_unknown(cpu.destination_count)}"
+    )
+
+
 def _sections(sections: Iterable[str]) -> Iterator[str]:
     """Sections one blank line apart, the whole ending in one newline."""
     first = True
@@ -240,10 +249,7 @@ def text_attempt(result: AttemptResult, *, matched: bool, number: str | None) ->
     for cpu in result.cpus:
         counts = ""
         if cpu.stream_count is not None or cpu.destination_count is not None:
-            counts = (
-                f": stream {_or_unknown(cpu.stream_count)} registers, destination "
-                f"{_or_unknown(cpu.destination_count)}"
-            )
+            counts = f": {counts_text(cpu)}"
         out.append(f"  cpu {cpu.instance}{counts}")
         by_status: dict[Status, list[RegisterResult]] = {status: [] for status in STATUS_ORDER}
         for register in cpu.registers:

@@ -99,23 +99,6 @@ VALUE_CONDITIONS: Final = frozenset(
 )
 
 
-def builtin_sentence() -> str:
-    """QEMU 11.1's own tolerances in a few words, from BUILTINS."""
-    host = [b for b in BUILTINS.values() if b.kvm_host_only]
-    anywhere = [b for b in BUILTINS.values() if not b.kvm_host_only]
-
-    def named(builtin: Builtin) -> str:
-        name = describe(builtin.kvm_id).name
-        if builtin.tolerance is Tolerance.ONLY_SRC_TEST_VALUE:
-            return f"{name} (when {_number(builtin.value)})"
-        return name
-
-    return (
-        f"QEMU 11.1 tolerates {', '.join(named(b) for b in host)} under KVM with -cpu host or max "
-        f"only, and {', '.join(named(b) for b in anywhere)} under any accelerator"
-    )
-
-
 class Verdict(enum.Enum):
     YES = "yes"
     NO = "no"

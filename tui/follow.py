@@ -154,7 +154,7 @@ class SourceReader:
     def _open(self) -> bool:
         path = self.source.path
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            fd = os.open(path, os.O_RDONLY)  # not inherited (PEP 446)
         except FileNotFoundError:
             waiting = (
                 SourceStatus.DELETED
@@ -384,7 +384,7 @@ class Watcher:
 
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event: FileSystemEvent) -> None:
-                for path in (event.src_path, getattr(event, "dest_path", "")):
+                for path in (event.src_path, event.dest_path):
                     text = os.fsdecode(path) if path else ""
                     for reader in by_path.get(text, ()):
                         reader.wake.set()

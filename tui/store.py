@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from reginspect.analyze import StreamsMerge
 from reginspect.ingest import Ingest
+from reginspect.inputs import describe_source
 from reginspect.model import Session
 from reginspect.textsafe import printable
 from tui.lineindex import LineIndex, read_line_at
@@ -55,7 +56,7 @@ class Store:
         # has one.
         self.streams: StreamsMerge | None = None
         for path in paths:
-            name = "standard input" if path == "-" else path
+            name = describe_source(path)
             if name in self.sources:
                 continue  # given twice: followed once
             source = Source(name, path)

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from reginspect.analyze import Fixes, session_report
 from reginspect.commands.arguments import add_have_argument, have_settings
 from reginspect.errors import EXIT_USAGE, UserError
-from reginspect.ingest import fanout_workers, read_logs, source_name
+from reginspect.ingest import fanout_workers, read_logs
+from reginspect.inputs import describe_source
 from reginspect.model import Attempt, Session, SourceBuilder
 from reginspect.render import render_parts
 from reginspect.results import AttemptSummary, Report, Suggestion
@@ -146,7 +147,7 @@ def made_report(
 
         from reginspect import fanout  # big logs only: it pays for temporary files
 
-        name = source_name(log)
+        name = describe_source(log)
         with tempfile.TemporaryDirectory(prefix="reginspect-") as directory:
             fanned = fanout.fan_out(
                 log, name, workers, form, matched=matched, fixes=fixes, directory=directory

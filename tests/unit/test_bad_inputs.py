@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -145,12 +146,13 @@ def test_damaged_compressed_file_reports_what_was_read(
 
     import zstandard
 
-    compress = {
+    compressors: dict[str, Callable[[bytes], bytes]] = {
         "xz": lzma.compress,
         "gzip": gzip.compress,
         "bzip2": bz2.compress,
         "zstd": zstandard.ZstdCompressor().compress,
-    }[codec]
+    }
+    compress = compressors[codec]
     # Noise after the attempts: the damage lands past the codec's first block.
     noise = b"".join(
         b"%d@1.%d:ram_load_loop section 3 %d\n" % (i, i * 7, i) for i in range(300_000)

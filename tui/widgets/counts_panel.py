@@ -9,6 +9,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from reginspect.advice import TRACE_OPTIONS_11, TRACE_OPTIONS_OLD, TRACE_OPTIONS_XMIG
+from reginspect.report import counts_text
 from reginspect.results import AttemptResult
 from reginspect.textsafe import printable
 
@@ -48,7 +49,7 @@ class CountsPanel(VerticalScroll, can_focus=True):
         for cpu in counted:
             stream, destination = cpu.stream_count, cpu.destination_count
             text.append(f"cpu {cpu.instance}: ", style("counts-panel--label"))
-            text.append(f"stream {stream} registers, destination {_or(destination)}")
+            text.append(counts_text(cpu))
             if stream is not None and destination is not None:
                 delta = stream - destination
                 if delta > 0:
@@ -71,8 +72,4 @@ class CountsPanel(VerticalScroll, can_focus=True):
 
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(TRACE_OPTIONS_11)
-        self.app.notify(TRACE_OPTIONS_11, title="Copied -trace options")
-
-
-def _or(value: int | None) -> str:
-    return "?" if value is None else str(value)
+        self.app.notify(TRACE_OPTIONS_11, title="Copied -trace options", markup=False)

@@ -17,8 +17,8 @@ from textual.widgets import Static
 
 from parsers.logevents import Status
 from reginspect.model import LineRef
-from reginspect.report import qemu_facts
-from reginspect.results import AttemptResult, RegisterResult, Suggestion
+from reginspect.report import counts_text, hex_value, qemu_facts
+from reginspect.results import AttemptResult, Outcome, RegisterResult, Suggestion
 from reginspect.textsafe import printable
 
 TOLERANCE = {
@@ -71,7 +71,9 @@ class RegisterDetail(VerticalScroll):
         text.append(
             summary.outcome.upper(),
             style(
-                "register-detail--bad" if summary.outcome == "failed" else "register-detail--good"
+                "register-detail--bad"
+                if summary.outcome is Outcome.FAILED
+                else "register-detail--good"
             ),
         )
         text.append(printable(f", {', '.join(summary.sources)} lines {summary.first_line}-"))
@@ -83,10 +85,7 @@ class RegisterDetail(VerticalScroll):
         for cpu in attempt.cpus:
             if cpu.stream_count is not None or cpu.destination_count is not None:
                 text.append(f"cpu {cpu.instance}: ", label)
-                text.append(
-                    f"stream {_or(cpu.stream_count)} registers, destination "
-                    f"{_or(cpu.destination_count)}\n"
-                )
+                text.append(counts_text(cpu) + "\n")
         for error in attempt.errors[:3]:
             text.append(f"{printable(error.source)}:{error.line}  ", style("register-detail--line"))
             text.append(printable(error.text) + "\n")
@@ -169,18 +168,10 @@ class RegisterDetail(VerticalScroll):
         if row.cpus:
             field("CPUs", ", ".join(str(cpu) for cpu in row.cpus))
         if row.stream_value is not None or row.destination_value is not None:
-            field("stream value", _hex(row.stream_value))
-            field("destination value", _hex(row.destination_value))
+            field("stream value", hex_value(row.stream_value) or "?")
+            field("destination value", hex_value(row.destination_value) or "?")
         field("evidence", row.kind)
         if info.note:
             field("note", info.note)
         text.rstrip()
         return text
-
-
-def _hex(value: int | None) -> str:
-    return "?" if value is None else f"0x{value:x}"
-
-
-def _or(value: int | None) -> str:
-    return "?" if value is None else str(value)
