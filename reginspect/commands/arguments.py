@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from reginspect.errors import UserError
+from reginspect.results import Form
 from reginspect.textsafe import printable
 
 if TYPE_CHECKING:
     from reginspect.suggest import Setting
+
+# --form's names for the forms of a fix: command-line, libvirt, compat, tolerance.
+FORMS: Final = {form.value.replace("_", "-"): form for form in Form}
 
 
 def add_have_argument(parser: argparse.ArgumentParser, help_text: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from reginspect.commands.arguments import add_have_argument, have_settings
+from reginspect.commands.arguments import FORMS, add_have_argument, have_settings
 from reginspect.errors import UserError
 
 HELP = (
@@ -18,12 +18,6 @@ HELP = (
     "x-mig-safe-missing-regs, QEMU 11.1 tolerance lines), and what still fails after it. "
     "Exit status: 0 every direction migrates, 1 some direction fails, 2 usage or input error."
 )
-FORMS = {
-    "command-line": "command_line",
-    "libvirt": "libvirt",
-    "compat": "compat",
-    "tolerance": "tolerance",
-}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,9 +86,8 @@ def run(args: argparse.Namespace) -> int:
 
         return run_plan_app(plan)
     from reginspect.plan_render import render
-    from reginspect.results import Form
 
-    forms = [Form(FORMS[name]) for name in args.form] or None
+    forms = [FORMS[name] for name in args.form] or None
     if forms and args.format != "text":
         raise UserError("--form chooses what the text shows; JSON and Markdown show every form.")
     sys.stdout.write(render(plan, args.format, names=args.names, forms=forms))

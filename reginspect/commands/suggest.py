@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from reginspect.commands.arguments import FORMS
 from reginspect.commands.report import (
     add_fix_arguments,
     add_log_arguments,
     fixes_from_args,
     made_report,
 )
-from reginspect.results import Form
 from reginspect.textsafe import printable
 
 HELP = (
@@ -20,12 +20,6 @@ HELP = (
     "the machine type's compat where it already sets the property), upstream QEMU 11.1's "
     "tolerances (--form tolerance: C lines for a downstream patch), then what works on any QEMU."
 )
-FORMS = {
-    "command-line": Form.COMMAND_LINE,
-    "libvirt": Form.LIBVIRT,
-    "compat": Form.COMPAT,
-    "tolerance": Form.TOLERANCE,
-}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
