@@ -118,6 +118,14 @@ NORMAL_END_REASONS: Final = frozenset({"shutdown", "destroyed", "migrated", "sav
 BAD_END_REASONS: Final = frozenset({"failed", "crashed"})
 
 
+class Origin(enum.StrEnum):
+    """Where what is known of a QEMU process comes from."""
+
+    LIBVIRT = "libvirt"  # a libvirt domain log's header
+    COMMAND_LINE = "command-line"  # its command line, in the log
+    STREAM = "stream"  # a saved migration stream
+
+
 class Naming(enum.StrEnum):
     """How far the log names the registers that differ."""
 
@@ -320,7 +328,7 @@ class ProcessInfo:
 
     def __init__(
         self,
-        origin: str,  # "libvirt" | "command-line" | "stream"
+        origin: Origin,
         line: LineRef,
         time: str | None = None,
         qemu_version: str | None = None,
@@ -628,7 +636,7 @@ class SourceBuilder:
     def _give_process(self, attempt: Attempt, process: ProcessInfo) -> None:
         attempt.process = process
         attempt.hidden |= process.hidden
-        if process.origin == "libvirt":
+        if process.origin is Origin.LIBVIRT:
             attempt.has_messages = True  # libvirt's log holds QEMU's standard error
         dialect = version_dialect(process.qemu_version)
         if dialect is not None:
@@ -738,7 +746,7 @@ class SourceBuilder:
             case RegisterHidden():
                 current = self._current()
                 if self.process is None:
-                    self.process = ProcessInfo("command-line", ref)
+                    self.process = ProcessInfo(Origin.COMMAND_LINE, ref)
                 self.process.hidden.add(event.kvm_id)
                 if current is not None:
                     current.hidden.add(event.kvm_id)
@@ -767,7 +775,7 @@ class SourceBuilder:
                 self._close_current()
                 libvirt = event.kind is MessageKind.LIBVIRT_START
                 self.process = ProcessInfo(
-                    "libvirt" if libvirt else "command-line",
+                    Origin.LIBVIRT if libvirt else Origin.COMMAND_LINE,
                     ref,
                     event.time,
                     event.qemu_version,
@@ -775,7 +783,7 @@ class SourceBuilder:
                 )
             case CommandLineSeen():
                 if self.process is None:
-                    self.process = ProcessInfo("command-line", ref)
+                    self.process = ProcessInfo(Origin.COMMAND_LINE, ref)
                 process = self.process
                 process.machine = event.machine or process.machine
                 process.cpu = event.cpu or process.cpu

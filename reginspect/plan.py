@@ -37,7 +37,7 @@ from reginspect.advice import register_names
 from reginspect.configuration import PSCI_VERSION, differs_in_configuration
 from reginspect.errors import UserError
 from reginspect.results import Form, RegisterResult, Route, Suggestion
-from reginspect.streams import RegisterList, load_register_list
+from reginspect.streams import ListKind, RegisterList, load_register_list
 from reginspect.suggest import (
     NOT_MIGRATED,
     STOCK,
@@ -92,7 +92,7 @@ class PlanInput(NamedTuple):
 
     label: str
     path: str
-    kind: str  # "stream" | "list" | "get-reg-list"
+    kind: ListKind
     machine: str | None
     accel: Accel
     accel_from: str
@@ -339,7 +339,7 @@ def load_inputs(arguments: Sequence[str], options: PlanOptions) -> tuple[PlanInp
 
 
 def _accel_evidence(registers: RegisterList) -> str:
-    if registers.kind == "get-reg-list":
+    if registers.kind is ListKind.GET_REG_LIST:
         return "the kernel's own list"
     if registers.accel is Accel.KVM:
         return "KVM's own registers in the list"

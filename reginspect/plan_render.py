@@ -64,8 +64,7 @@ def cell_label(cell: Cell, *, compact: bool = False, short: bool = False) -> str
 
 def input_line(each: PlanInput) -> str:
     """What one input is and what is known of its QEMU."""
-    kind = {"stream": "saved stream", "list": "register list", "get-reg-list": "get-reg-list"}
-    parts = [kind.get(each.kind, each.kind)]
+    parts = [each.kind.heading]
     if each.machine:
         parts.append(each.machine)
     parts.append(f"{each.accel.upper()} ({each.accel_from})")

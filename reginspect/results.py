@@ -23,6 +23,7 @@ from reginspect.model import (
     ErrorLine,
     LineRef,
     Naming,
+    Origin,
     Phase,
     PropertyProblem,
     RefusedRegister,
@@ -98,7 +99,7 @@ class CpuResult(NamedTuple):
 class QemuProcess(NamedTuple):
     """The QEMU process an attempt ran in, as libvirt or the command line told."""
 
-    origin: str  # "libvirt" | "command-line" | "stream"
+    origin: Origin
     line: LineRef
     time: str | None
     version: str | None

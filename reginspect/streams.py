@@ -15,6 +15,7 @@ the lists differ: the differences themselves are the finding, and the exit statu
 
 from __future__ import annotations
 
+import enum
 import json
 import mmap
 import os
@@ -31,7 +32,7 @@ from parsers.stream import Buffer, looks_like_stream, parse_stream
 from reginspect.analyze import id_accel
 from reginspect.errors import UserError
 from reginspect.inputs import CHUNK_SIZE, compression_of, describe_source, open_binary, read_chunks
-from reginspect.model import Attempt, CpuState, LineRef, ProcessInfo, next_revision
+from reginspect.model import Attempt, CpuState, LineRef, Origin, ProcessInfo, next_revision
 
 SOURCE: Final = "streams"
 
@@ -52,12 +53,31 @@ GROUP_NAMES: Final = {
 }
 
 
+class ListKind(enum.StrEnum):
+    """What a register list was read from."""
+
+    STREAM = "stream"  # a saved migration stream: ids and values
+    LIST = "list"  # a list of ids (QEMU's cpreg list, a probe's output)
+    GET_REG_LIST = "get-reg-list"  # the kernel selftest's get-reg-list --list output
+
+    @property
+    def heading(self) -> str:
+        return _LIST_HEADINGS[self]
+
+
+_LIST_HEADINGS: Final = {
+    ListKind.STREAM: "saved stream",
+    ListKind.LIST: "register list",
+    ListKind.GET_REG_LIST: "get-reg-list",
+}
+
+
 @dataclass(slots=True)
 class RegisterList:
     """One side: per CPU instance, register id -> value (None when a list gives no value)."""
 
     name: str
-    kind: str  # "stream" | "list"
+    kind: ListKind
     cpus: dict[int, dict[int, int | None]]
     machine: str | None = None
     problems: list[str] = field(default_factory=list)
@@ -78,7 +98,7 @@ class RegisterList:
 
     @property
     def accel(self) -> Accel:
-        if self.kind == "get-reg-list":
+        if self.kind is ListKind.GET_REG_LIST:
             return Accel.KVM  # the kernel's own list
         ids = (kvm_id for registers in self.cpus.values() for kvm_id in registers)
         kvm = any(id_accel(kvm_id) is Accel.KVM for kvm_id in ids)
@@ -162,7 +182,7 @@ def _from_stream(name: str, data: Buffer) -> RegisterList:
                 f"{format_id(bad)}, which is no Arm register id: the stream is damaged."
             )
     problems = [f"{name}: {problem.message}" for problem in contents.problems]
-    return RegisterList(name, "stream", cpus, contents.machine, problems)
+    return RegisterList(name, ListKind.STREAM, cpus, contents.machine, problems)
 
 
 def _first_invalid(ids: Iterable[int]) -> int | None:
@@ -239,7 +259,7 @@ def _from_json(name: str, data: Buffer) -> RegisterList:
     if not cpus:
         raise UserError(f"{name}: the register list is empty.")
     per_cpu = any(isinstance(item, dict) and item.get("cpu") is not None for item in items)
-    return RegisterList(name, "list", cpus, None, problems, per_cpu)
+    return RegisterList(name, ListKind.LIST, cpus, None, problems, per_cpu)
 
 
 def _from_get_reg_list(name: str, data: Buffer) -> RegisterList:
@@ -276,9 +296,8 @@ def _from_get_reg_list(name: str, data: Buffer) -> RegisterList:
         raise UserError(f"{name}: the list holds no register QEMU migrates in its register list.")
     groups = {(kvm_id >> 16) & 0xFFF for kvm_id in kept}
     covers = GET_REG_LIST_GROUPS | (groups & {regids.GROUP_DEMUX})
-    return RegisterList(
-        name, "get-reg-list", {0: dict.fromkeys(kept)}, None, problems, False, frozenset(covers)
-    )
+    cpus: dict[int, dict[int, int | None]] = {0: dict.fromkeys(kept)}
+    return RegisterList(name, ListKind.GET_REG_LIST, cpus, None, problems, False, frozenset(covers))
 
 
 def common_cover(lists: Iterable[RegisterList]) -> frozenset[int] | None:
@@ -330,10 +349,10 @@ def build_attempt(source: RegisterList, destination: RegisterList) -> Attempt:
     if accel is not Accel.UNKNOWN:
         attempt.accels[accel] = MessageKind.STREAM
     attempt.process = ProcessInfo(
-        "stream", LineRef(destination.name, 0, 0), machine=destination.machine
+        Origin.STREAM, LineRef(destination.name, 0, 0), machine=destination.machine
     )
     attempt.source_process = ProcessInfo(
-        "stream", LineRef(source.name, 0, 0), machine=source.machine
+        Origin.STREAM, LineRef(source.name, 0, 0), machine=source.machine
     )
     sources = source.for_cpus(set(destination.cpus) if destination.per_cpu else set())
     destinations = destination.for_cpus(set(source.cpus) if source.per_cpu else set())

@@ -24,7 +24,7 @@ such fix says so, with the values at stake when saved streams show them.
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from parsers.catalogue import describe, lookup_name
 from parsers.lazyre import LazyPattern
@@ -43,7 +43,7 @@ from reginspect.configuration import (
     gate_phrase,
     psci_version,
 )
-from reginspect.model import Naming, RefusedRegister, release
+from reginspect.model import Naming, Origin, RefusedRegister, release
 from reginspect.results import AttemptSummary, Form, Outcome, Route, Suggestion
 from reginspect.tolerances import BUILTINS, Verdict, judge, patch_lines
 from reginspect.xmig import (
@@ -352,7 +352,11 @@ class FixContext(NamedTuple):
 
 # Migration needs the same machine type on both ends: one side's stands for the other's.
 ASSUMED_SAME = "assumed equal to the {side}'s"
-_ORIGINS = {"libvirt": "the libvirt header", "command-line": "the log's command line"}
+_ORIGINS: Final = {
+    Origin.LIBVIRT: "the libvirt header",
+    Origin.COMMAND_LINE: "the log's command line",
+    Origin.STREAM: "the destination's saved stream",
+}
 
 
 def _each_once(summaries: Iterable[AttemptSummary]) -> list[AttemptSummary]:
@@ -406,7 +410,7 @@ def fix_context(
     dst_machine, dst_from = options.dst_machine, "--dst-machine"
     if dst_machine is None and process is not None and process.machine:
         dst_machine = process.machine
-        dst_from = _ORIGINS.get(process.origin, "the destination's saved stream")
+        dst_from = _ORIGINS[process.origin]
     src_machine, src_from = options.src_machine, "--src-machine"
     if src_machine is None and source_process is not None and source_process.machine:
         src_machine, src_from = source_process.machine, "the source's saved stream"

@@ -13,7 +13,7 @@ from parsers.stream import StreamContents
 from reginspect.commands.decode import info_json
 from reginspect.errors import EXIT_OK
 from reginspect.probe import probe
-from reginspect.streams import RegisterList
+from reginspect.streams import ListKind, RegisterList
 from reginspect.textsafe import printable
 
 HELP = (
@@ -40,7 +40,7 @@ def _accel(contents: StreamContents) -> Accel:
     cpus: dict[int, dict[int, int | None]] = {
         cpu.instance: dict.fromkeys(cpu.indexes) for cpu in contents.cpus
     }
-    return RegisterList("probe", "stream", cpus).accel
+    return RegisterList("probe", ListKind.STREAM, cpus).accel
 
 
 def register_list(contents: StreamContents) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from parsers.getreglist import ListProblem, parse_get_reg_list
 from parsers.regids import GROUP_CORE, GROUP_DEMUX, GROUP_SVE, split_id
-from reginspect.streams import load_register_list
+from reginspect.streams import ListKind, load_register_list
 from tests.conftest import KVM_CASES, CorpusCase
 
 # -- the selftest's print_reg(), from its format strings (tools/testing/selftests/kvm/arm64/
@@ -122,7 +122,7 @@ def test_a_hosts_list_equals_its_stream_where_they_overlap(
     listed = tmp_path / "host.txt"
     listed.write_text(selftest_output(CORE + [k for k in migrated if group(k) != 0x11] + SVE))
     read = load_register_list(str(listed))
-    assert read.kind == "get-reg-list"
+    assert read.kind is ListKind.GET_REG_LIST
     assert read.covers is not None
     assert GROUP_DEMUX not in read.covers
     # Core and SVE registers travel outside QEMU's list: left out, and said so.

@@ -31,7 +31,7 @@ from reginspect.plan import (
     without,
 )
 from reginspect.results import Form, Route, Suggestion
-from reginspect.streams import build_attempt, load_register_list
+from reginspect.streams import ListKind, build_attempt, load_register_list
 from reginspect.suggest import parse_setting
 from reginspect.tolerances import BUILTINS, c_id, value_condition
 from reginspect.xmig import DBGDTRTX, HIDDEN, PIR_EL1, PIRE0_EL1, SAFE_MISSING, TCR2_EL1
@@ -284,7 +284,7 @@ def test_a_get_reg_list_host_joins_a_plan_of_streams(tmp_path: Path) -> None:
     host.write_text(selftest_output(sorted(k for k in k73 if k >> 16 & 0xFFF != 0x11)))
     arguments = [f"k612={forward.path / 'src.mig.xz'}", f"k73-list={host}"]
     plan = plan_files(arguments, PlanOptions(qemu=("11.1",)))
-    assert plan.inputs[1].kind == "get-reg-list"
+    assert plan.inputs[1].kind is ListKind.GET_REG_LIST
     assert not plan.inputs[1].has_values
     stream_plan = plan_files([arguments[0], f"k73={forward.path / 'dst.mig.xz'}"])
     for cell in plan.cells:
