@@ -385,9 +385,3 @@ class LogParser:
         seen: CommandLineSeen | None = command_line_options(*self._command_line_start, text)
         if seen is not None:
             events.append(seen)
-
-
-def parse_bytes(data: bytes) -> list[LogEvent]:
-    """Parse a whole log at once (tests and small inputs)."""
-    parser = LogParser()
-    return parser.feed(data) + parser.close()

@@ -13,12 +13,15 @@ import lzma
 import os
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from parsers.logevents import LogEvent
+from parsers.logparse import LogParser
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
@@ -56,6 +59,22 @@ class CorpusCase:
         if path.suffix == ".xz":
             data = lzma.decompress(data)
         return data.decode("utf-8", "replace")
+
+
+def parse_bytes(data: bytes) -> list[LogEvent]:
+    """Parse a whole log at once."""
+    parser = LogParser()
+    return parser.feed(data) + parser.close()
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
+    """Poll ``predicate`` until true or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
 
 
 def corpus_cases(group: str = "") -> list[CorpusCase]:

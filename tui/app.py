@@ -231,11 +231,6 @@ class ReginspectApp(App[int]):
         self._toast_timer = None
         self._tell_notices()
 
-    @property
-    def refresh_pending(self) -> bool:
-        """The readers changed something the screen does not show yet."""
-        return self._dirty.is_set() or self._refresh_timer is not None
-
     # -- actions ------------------------------------------------------------------------------
 
     def action_help(self) -> None:

@@ -440,13 +440,3 @@ def _last_line_start(fd: int) -> int:
             return start + newline + 1
         end = start
     return 0
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
-    """Poll ``predicate`` until true or ``timeout`` seconds pass (used by tests and scripts)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()

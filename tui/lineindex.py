@@ -39,10 +39,6 @@ class LineIndex:
         """Lines in the data, a last line without its newline (still being written) included."""
         return self.newlines + (0 if self._ends_with_newline else 1)
 
-    @property
-    def complete_lines(self) -> int:
-        return self.newlines
-
     def memory(self) -> int:
         """Bytes held by the checkpoints."""
         return self._lines.itemsize * (len(self._lines) + len(self._offsets))

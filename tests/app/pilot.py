@@ -56,7 +56,8 @@ async def settled(app: ReginspectApp, timeout: float = 10.0) -> bool:
             idle
             and not grown
             and not loading
-            and not app.refresh_pending
+            and not app._dirty.is_set()  # nothing read that a refresh has not taken
+            and app._refresh_timer is None
             and app.view.generation == generation
         ):
             return True

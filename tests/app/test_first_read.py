@@ -14,9 +14,9 @@ from reginspect import ingest
 from reginspect.analyze import session_report
 from reginspect.report_json import report_json
 from tests.app.conftest import COUNTS, FAILED, SUCCEEDED, data
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, wait_until
 from tui import follow
-from tui.follow import SourceReader, wait_until
+from tui.follow import SourceReader
 from tui.store import SourceStatus, Store
 
 TIMEOUT = 20.0

@@ -18,8 +18,8 @@ from reginspect.analyze import summarize
 from reginspect.ingest import read_logs
 from reginspect.results import Outcome
 from tests.app.conftest import COUNTS, FAILED, SUCCEEDED, data
-from tests.conftest import append_in_pieces
-from tui.follow import SourceReader, Watcher, wait_until
+from tests.conftest import append_in_pieces, wait_until
+from tui.follow import SourceReader, Watcher
 from tui.store import Source, SourceStatus, Store
 
 TIMEOUT = 5.0

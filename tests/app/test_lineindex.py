@@ -95,7 +95,7 @@ def test_partial_last_line_is_shown(tmp_path: Path) -> None:
     index = LineIndex()
     index.feed(data)
     assert index.line_count == 3
-    assert index.complete_lines == 2
+    assert index.newlines == 2
     assert [line for _, line in index.read_lines(fd, 2, 5)] == [b"two", b"thr"]
     os.close(fd)
 

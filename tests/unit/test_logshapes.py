@@ -19,9 +19,8 @@ from parsers.logevents import (
     RegisterSeen,
     Status,
 )
-from parsers.logparse import parse_bytes
 from parsers.logshapes import read_line
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, parse_bytes
 
 TCR2_EL1 = "0x603000000013c103"
 PIRE0_EL1 = "0x603000000013c512"

@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from parsers.logevents import LogEvent
-from parsers.logparse import LogParser, candidate_lines, parse_bytes
+from parsers.logparse import LogParser, candidate_lines
 from reginspect.analyze import session_report
 from reginspect.model import Session
 from reginspect.report_json import report_json
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, parse_bytes
 
 SAMPLE_LOGS = sorted(path for path in SAMPLES.iterdir() if path.is_file())
 

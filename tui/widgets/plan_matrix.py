@@ -63,7 +63,7 @@ class PlanMatrix(DataTable[Text]):
             (c for c in plan.cells if c.verdict.fails), plan.cells[0] if plan.cells else None
         )
         if first is not None:
-            self.move_cursor(row=first.source, column=first.destination + 1)
+            self.select_pair(first.source, first.destination)
 
     def _style(self, name: str) -> str:
         return str(self.get_component_rich_style(name, partial=True))
@@ -87,7 +87,7 @@ class PlanMatrix(DataTable[Text]):
         return self.plan.cell(row, destination)
 
     def select_pair(self, source: int, destination: int) -> None:
-        self.cursor_coordinate = Coordinate(source, destination + 1)
+        self.move_cursor(row=source, column=destination + 1)  # column 0: the row's label
 
     def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
         super().watch_cursor_coordinate(old, new)
