@@ -36,7 +36,7 @@ from parsers.regids import Accel, RegisterIdError, format_id
 from reginspect.advice import register_names
 from reginspect.configuration import PSCI_VERSION, differs_in_configuration
 from reginspect.errors import UserError
-from reginspect.results import Form, RegisterResult, Route, Suggestion
+from reginspect.results import End, Form, RegisterResult, Route, Suggestion
 from reginspect.streams import ListKind, RegisterList, load_register_list
 from reginspect.suggest import (
     NOT_MIGRATED,
@@ -73,7 +73,6 @@ SCHEMA: Final = "reginspect.plan/1"
 TOLERANCES_SINCE: Final = (11, 1)  # the first QEMU with built-in cpreg migration tolerances
 # Conditions of judge() the plan may assume, stating so: under KVM, -cpu is host (or max, which
 # is host there) in practice; a list without values shows a register at its reset value.
-EVERY_HOST: Final = "source and destination"  # the x-mig-hidden-regs fix is set on every host
 
 
 class PlanOptions(NamedTuple):
@@ -527,7 +526,7 @@ def _xmig_qemu(machine: str | None) -> str:
 
 def _property_fix(
     property_name: str,
-    side: str,
+    side: End,
     wanted: frozenset[int],
     have: frozenset[int],
     compat: MachineCompat,
@@ -641,7 +640,7 @@ def _tolerance_fix(
     )
     return Suggestion(
         "tolerance",
-        "destination",
+        End.DESTINATION,
         tuple(sorted(by_id)),
         "",
         ((Form.TOLERANCE, "\n".join(texts)),),
@@ -666,7 +665,7 @@ def _value_remedies(
         remedies.append(
             Suggestion(
                 "kvm-psci-version",
-                "source",
+                End.SOURCE,
                 (PSCI_VERSION,),
                 version,
                 ((Form.COMMAND_LINE, f"-cpu host,kvm-psci-version={version}"),),
@@ -690,7 +689,7 @@ def _value_remedies(
         remedies.append(
             Suggestion(
                 "cpu",
-                EVERY_HOST,
+                End.EVERY_HOST,
                 tuple(sorted(others)),
                 "",
                 (),
@@ -729,7 +728,7 @@ def aggregated_fixes(
         fixes.append(
             _property_fix(
                 HIDDEN,
-                EVERY_HOST,
+                End.EVERY_HOST,
                 hidden,
                 have[HIDDEN],
                 compat,
@@ -747,7 +746,7 @@ def aggregated_fixes(
         fixes.append(
             _property_fix(
                 SAFE_MISSING,
-                "destination",
+                End.DESTINATION,
                 extra,
                 have[SAFE_MISSING],
                 compat,

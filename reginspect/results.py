@@ -301,11 +301,19 @@ class Route(enum.StrEnum):
     ANY = "any"  # any QEMU: the same configuration on both ends, traces that name registers
 
 
+class End(enum.StrEnum):
+    """Which end of a migration a fix is set on."""
+
+    SOURCE = "source"
+    DESTINATION = "destination"
+    EVERY_HOST = "source and destination"  # a plan's fix for hosts that migrate both ways
+
+
 class Suggestion(NamedTuple):
     """One fix: a property value for one side, or a remedy that needs no property."""
 
     property: str
-    side: str  # "destination" | "source"
+    side: End
     ids: tuple[int, ...]
     value: str
     forms: tuple[tuple[Form, str], ...]  # only the forms that apply, the one to use first

@@ -44,7 +44,7 @@ from reginspect.configuration import (
     psci_version,
 )
 from reginspect.model import Naming, Origin, RefusedRegister, release
-from reginspect.results import AttemptSummary, Form, Outcome, Route, Suggestion
+from reginspect.results import AttemptSummary, End, Form, Outcome, Route, Suggestion
 from reginspect.tolerances import BUILTINS, Verdict, judge, patch_lines
 from reginspect.xmig import (
     DRIVER,
@@ -231,7 +231,7 @@ class FixOptions(NamedTuple):
 class Side(NamedTuple):
     """One end of the migration, as far as anything tells."""
 
-    name: str  # "source" | "destination"
+    name: End
     machine: str | None
     machine_from: str  # where the machine type was read
     cpu: str | None
@@ -432,10 +432,10 @@ def fix_context(
         build is not Dialect.QEMU_11 and _xmig_version(version) and not after_series
     )
     source = Side(
-        "source", src_machine, src_from, options.src_cpu, MachineCompat(src_machine, src_postings)
+        End.SOURCE, src_machine, src_from, options.src_cpu, MachineCompat(src_machine, src_postings)
     )
     destination = Side(
-        "destination", dst_machine, dst_from, dst_cpu, MachineCompat(dst_machine, dst_postings)
+        End.DESTINATION, dst_machine, dst_from, dst_cpu, MachineCompat(dst_machine, dst_postings)
     )
     return FixContext(build, version, accel, evidence, source, destination, options, xmig_possible)
 
@@ -499,7 +499,7 @@ def _property_fix(
     machine type's compat does (or may, and the log shows it set twice), the source change."""
     compat = side.compat
     sets = compat.sets(property_name)
-    twice_logged = side.name == "destination" and property_name in findings.set_twice
+    twice_logged = side.name is End.DESTINATION and property_name in findings.set_twice
     source_change = compat_form(property_name, compat, wanted, kept)
     qemu = _xmig_qemu(context, side)
     if sets is True or (sets is None and twice_logged):
@@ -556,7 +556,7 @@ def _property_fix(
         )
     value = wanted | kept
     reason = f"On the {side.name}: {what}."
-    if findings.set_twice & {property_name} and side.name == "destination":
+    if findings.set_twice & {property_name} and side.name is End.DESTINATION:
         reason += (
             " QEMU refused a second setting of this array property: this one merged value "
             "replaces every other setting of it."
@@ -718,7 +718,7 @@ def _upgrade(context: FixContext, findings: Findings) -> Suggestion | None:
     )
     return Suggestion(
         "qemu-version",
-        "destination",
+        End.DESTINATION,
         tuple(sorted(findings.fatal)),
         ">=11.1",
         (),
@@ -798,7 +798,7 @@ def _tolerance(context: FixContext, findings: Findings) -> Suggestion | None:
     )
     return Suggestion(
         "tolerance",
-        "destination",
+        End.DESTINATION,
         tuple(sorted(line.kvm_id for line in added)),
         "",
         ((Form.TOLERANCE, "\n".join(line.text() for line in lines)),),
@@ -845,7 +845,7 @@ def _psci_remedy(context: FixContext, findings: Findings) -> Suggestion | None:
         asked = ", ".join(findings.psci_unsupported)
         return Suggestion(
             "kvm-psci-version",
-            "source",
+            End.SOURCE,
             (PSCI_VERSION,),
             "",
             (),
@@ -865,7 +865,7 @@ def _psci_remedy(context: FixContext, findings: Findings) -> Suggestion | None:
     cpu = context.source.cpu or "host"
     return Suggestion(
         "kvm-psci-version",
-        "source",
+        End.SOURCE,
         (PSCI_VERSION,),
         version,
         ((Form.COMMAND_LINE, f"-cpu {cpu},kvm-psci-version={version}"),),
@@ -946,7 +946,7 @@ def _same_configuration(context: FixContext, findings: Findings) -> list[Suggest
         remedies.append(
             Suggestion(
                 "cpu",
-                "destination",
+                End.DESTINATION,
                 tuple(sorted({*id_values, *refused})),
                 src_cpu or "",
                 forms,
@@ -956,14 +956,13 @@ def _same_configuration(context: FixContext, findings: Findings) -> list[Suggest
                 "any QEMU",
             )
         )
+    # A machine type assumed from the other side equals it: no remedy is made of it.
     src_machine, dst_machine = context.source.machine, context.destination.machine
-    if context.source.machine_from == ASSUMED_SAME.format(side="destination"):
-        src_machine = None
     if src_machine and dst_machine and src_machine != dst_machine:
         remedies.append(
             Suggestion(
                 "machine",
-                "destination",
+                End.DESTINATION,
                 (),
                 src_machine,
                 (
@@ -986,7 +985,7 @@ def _state_remedy(findings: Findings) -> Suggestion | None:
         return None
     return Suggestion(
         "device-state",
-        "destination",
+        End.DESTINATION,
         (),
         ", ".join(findings.unreadable),
         (),
@@ -1012,7 +1011,7 @@ def _naming_remedy(context: FixContext, findings: Findings) -> Suggestion | None
         options = xmig_trace_options(context.accel)
         return Suggestion(
             "trace",
-            "destination",
+            End.DESTINATION,
             (),
             options,
             ((Form.COMMAND_LINE, options),),
@@ -1024,7 +1023,7 @@ def _naming_remedy(context: FixContext, findings: Findings) -> Suggestion | None
     if Dialect.QEMU_11 in dialects:
         return Suggestion(
             "log",
-            "destination",
+            End.DESTINATION,
             (),
             "standard error",
             ((Form.COMMAND_LINE, "reginspect report dst.stderr dst.trace.log"),),
@@ -1036,7 +1035,7 @@ def _naming_remedy(context: FixContext, findings: Findings) -> Suggestion | None
         )
     return Suggestion(
         "trace",
-        "destination",
+        End.DESTINATION,
         (),
         TRACE_OPTIONS_11,
         ((Form.COMMAND_LINE, TRACE_OPTIONS_11),),
