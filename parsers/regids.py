@@ -24,6 +24,13 @@ class Accel(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+def accel_named(text: str | None) -> Accel | None:
+    """The accelerator a command line or an option names (``kvm``, ``TCG``); None for another
+    one (hvf, xen) or none."""
+    named = Accel.__members__.get((text or "").upper())
+    return None if named is Accel.UNKNOWN else named
+
+
 ARCH_ARM64: Final = 0x60
 ARCH_ARM: Final = 0x40
 SIZE_U32: Final = 2

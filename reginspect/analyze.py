@@ -234,7 +234,7 @@ def _failure_detail(attempt: Attempt, fatal: list[int]) -> str:
     psci = next((e for e in attempt.errors if e.message is MessageKind.KVM_PSCI_UNSUPPORTED), None)
     if psci is not None:
         reasons.append(f"the destination's KVM does not offer PSCI {psci.detail}, set at start")
-    state = next((e for e in attempt.errors if e.kind == FailureKind.STATE), None)
+    state = next((e for e in attempt.errors if e.kind is FailureKind.STATE), None)
     if state is not None:
         reasons.append(f"the destination cannot read the stream's device state ({state.detail})")
     return "; ".join(reasons) or "QEMU said the load failed"
@@ -411,7 +411,7 @@ def summarize(attempt: Attempt) -> AttemptSummary:
             dict.fromkeys(
                 error.detail or error.text
                 for error in attempt.errors
-                if error.kind == FailureKind.STATE
+                if error.kind is FailureKind.STATE
             )
         ),
         next(

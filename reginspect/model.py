@@ -46,7 +46,7 @@ from parsers.logevents import (
     Status,
 )
 from parsers.logparse import LogParser
-from parsers.regids import Accel
+from parsers.regids import Accel, accel_named
 
 # What an attempt keeps of unbounded kinds of lines; beyond, they are only counted.
 MAX_KEPT_LINES: Final = 1000
@@ -351,7 +351,8 @@ class ErrorLine(NamedTuple):
     line: int
     offset: int
     text: str
-    kind: str  # a FailureKind, or a message level for warnings, or a problem's description
+    # Errors: what failed; warnings: their level (``warning``); problems: what is wrong.
+    kind: FailureKind | str
     message: MessageKind = MessageKind.QEMU_MESSAGE
     detail: str | None = None  # what the destination could not read (state failures)
 
@@ -641,7 +642,7 @@ class SourceBuilder:
         dialect = version_dialect(process.qemu_version)
         if dialect is not None:
             attempt.dialects.add(dialect)
-        accel = _accel_named(process.accel)
+        accel = accel_named(process.accel)
         if accel is not None:
             attempt.accels.setdefault(accel, MessageKind.COMMAND_LINE)
         attempt.time = attempt.time or process.time
@@ -953,15 +954,6 @@ class SourceBuilder:
         cpu.instance = instance
         attempt.cpus[instance] = cpu
         attempt.highest_cpu = max(attempt.cpus)  # once, at the error that names the CPU
-
-
-def _accel_named(text: str | None) -> Accel | None:
-    if not text:
-        return None
-    try:
-        return Accel(text.lower())
-    except ValueError:
-        return None
 
 
 _PHASE_ORDER: Final = {

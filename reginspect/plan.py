@@ -32,7 +32,7 @@ from typing import Final, NamedTuple
 
 from parsers.catalogue import describe
 from parsers.logevents import MessageKind, Status
-from parsers.regids import Accel, RegisterIdError, format_id
+from parsers.regids import Accel, RegisterIdError, accel_named, format_id
 from reginspect.advice import register_names
 from reginspect.configuration import PSCI_VERSION, differs_in_configuration
 from reginspect.errors import UserError
@@ -214,7 +214,6 @@ class Plan(NamedTuple):
 
 _LABEL: Final = re.compile(r"^([^=/\\]{1,64})=(.+)$", re.S)
 _VERSION: Final = re.compile(r"^\s*(\d{1,3})\.(\d{1,3})(?:\.\d{1,4})?\s*$")
-ACCELS: Final = {"kvm": Accel.KVM, "tcg": Accel.TCG}
 
 
 def split_argument(text: str) -> tuple[str | None, str]:
@@ -311,7 +310,7 @@ def load_inputs(arguments: Sequence[str], options: PlanOptions) -> tuple[PlanInp
         values = {kvm_id: value for kvm_id, value in first.items() if value is not None}
         accel, accel_from = registers.accel, _accel_evidence(registers)
         if accels[index] is not None:
-            told = ACCELS.get((accels[index] or "").lower())
+            told = accel_named(accels[index])
             if told is None:
                 raise UserError(f"--accel: {accels[index]!r} is not kvm or tcg.")
             accel, accel_from = told, "--accel"

@@ -14,6 +14,7 @@ from parsers.regforms import RegisterRef, describe_references, find_references, 
 from parsers.regids import (
     Accel,
     RegisterIdError,
+    accel_named,
     cp_fields,
     cp_id,
     format_id,
@@ -469,3 +470,12 @@ def test_the_qemu_key_shortcut_reads_as_every_form_does(digits: str, prefix: str
     except RegisterIdError as error:
         found = str(error) if regforms._FORMS.fullmatch(text.strip()) else "no form"
     assert found == _through_every_form(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "accel"),
+    [("kvm", Accel.KVM), ("TCG", Accel.TCG), ("hvf", None), ("unknown", None), ("", None)],
+)
+def test_accel_named(text: str, accel: Accel | None) -> None:
+    """What -accel (or plan's --accel) names; another accelerator, or none, is no answer."""
+    assert accel_named(text) is accel
