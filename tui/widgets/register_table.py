@@ -66,8 +66,7 @@ def matches(row: RegisterResult, text: str) -> bool:
 def status_label(row: RegisterResult) -> str:
     if row.value_differs:
         return "value"
-    label = {Status.MISSING: "missing", Status.EXTRA: "extra", Status.MATCHED: "match"}[row.status]
-    return f"{label}*" if row.tolerated else label
+    return f"{row.status}*" if row.tolerated else str(row.status)
 
 
 def starts_filter(character: str | None) -> bool:
