@@ -29,9 +29,9 @@ COMMANDS: dict[str, str] = {
 
 SUMMARIES: dict[str, str] = {
     "report": "summarise migration attempts of QEMU logs (text, JSON, Markdown)",
-    "suggest": "print only the ready-to-paste property values for a log",
+    "suggest": "print only the ready-to-paste fixes for a log",
     "decode": "turn register ids, QEMU keys, KVM text forms or names into each other",
-    "compare": "compare the register lists of two saved migration streams",
+    "compare": "compare two saved migration streams or register lists",
     "probe": "ask a QEMU configuration for its register list (pre-flight check)",
     "plan": "which host configurations migrate to which, and the one fix for the set",
     "tui": "open the live TUI on logs (the default: `reginspect LOG...`)",
@@ -83,7 +83,10 @@ class _Formatter(argparse.HelpFormatter):
 def _run_command(name: str, argv: Sequence[str]) -> int:
     command = _load(name)
     parser = argparse.ArgumentParser(
-        prog=f"{PROG} {name}", description=command.HELP, formatter_class=_Formatter
+        prog=f"{PROG} {name}",
+        description=command.HELP,
+        formatter_class=_Formatter,
+        allow_abbrev=False,  # --form is not --format
     )
     command.add_arguments(parser)
     args = parser.parse_args(list(argv))

@@ -171,9 +171,7 @@ def read_chunks(stream: IO[bytes], path: str, size: int = CHUNK_SIZE) -> Iterato
                 f"{name}: the compressed data is damaged or cut short ({exc})."
             ) from None
         if not decoder.finished:
-            raise UserError(
-                f"{name}: the {kind} data is damaged or cut short; reported what it held."
-            )
+            raise UserError(f"{name}: the {kind} data is damaged or cut short.")
     except UserError:
         raise
     except (OSError, EOFError, ValueError) as exc:

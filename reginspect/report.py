@@ -215,10 +215,8 @@ def text_parts(report: Report, attempts: Iterable[str]) -> Iterator[str]:
             yield printable(session_line(report.summaries))
         yield from attempts
         if report.suggestions:
-            out = [
-                "suggestions (every form: reginspect suggest --form "
-                "command-line|libvirt|compat|tolerance):"
-            ]
+            # Both report and compare print this: the pointer must work for both.
+            out = ["suggestions (the first form of each; every form: --format markdown):"]
             for suggestion in report.suggestions:
                 out.append(
                     printable(

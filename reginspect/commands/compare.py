@@ -19,7 +19,7 @@ from reginspect.streams import compare_files
 
 HELP = (
     "Compare the CPU register lists of two QEMU migration streams saved with "
-    '`migrate "exec:cat > FILE"` (plain or .gz/.xz/.zst), JSON register lists from '
+    '`migrate "exec:cat > FILE"` (plain or .gz/.xz/.zst/.bz2), JSON register lists from '
     "`decode --json` / `probe --json`, or a host's `get-reg-list --list` output (the kernel's "
     "KVM selftest): extra, missing and matched registers per CPU, with "
     "values, and the fixes. Exit status: 0 identical lists and values, 1 any difference, "

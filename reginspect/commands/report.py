@@ -21,7 +21,8 @@ from reginspect.textsafe import printable
 
 HELP = (
     "Summarise the migration attempts in QEMU logs (stderr, -D trace files, libvirt domain logs; "
-    "plain or .gz/.xz/.zst): missing, extra and matched CPU registers with names, and what to do. "
+    "plain or .gz/.xz/.zst/.bz2): missing, extra and matched CPU registers with names, and what "
+    "to do. "
     "Exit status: 0 every attempt succeeded with no difference, 1 differences or failures, "
     "2 usage or input error."
 )
@@ -59,7 +60,9 @@ def add_fix_arguments(parser: argparse.ArgumentParser) -> None:
         parser, "an x-mig property value already set on the destination (repeatable); merged in"
     )
     parser.add_argument("--src-cpu", help="the source's -cpu model")
-    parser.add_argument("--dst-cpu", help="the destination's -cpu model (default: from the log)")
+    parser.add_argument(
+        "--dst-cpu", help="the destination's -cpu model (default: from the log, where there is one)"
+    )
     parser.add_argument(
         "--src-machine", help="the source's -machine type (default: from its saved stream)"
     )
