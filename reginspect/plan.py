@@ -723,7 +723,8 @@ def aggregated_fixes(
     hidden = frozenset(s.kvm_id for s in spreads)
     extra = frozenset().union(*(cell.extra for cell in cells))
     state = _state(spreads, inputs, accel)
-    if hidden or have[HIDDEN] or compat.ids(HIDDEN):
+    # Nothing to hide or let through: what is set already stays as it is, no fix to add.
+    if hidden:
         fixes.append(
             _property_fix(
                 HIDDEN,
@@ -740,7 +741,7 @@ def aggregated_fixes(
                 _losses(spreads),
             )
         )
-    if extra or have[SAFE_MISSING] or compat.ids(SAFE_MISSING):
+    if extra:
         let_through = [s for s in spreads if s.kvm_id in extra]
         fixes.append(
             _property_fix(

@@ -229,13 +229,14 @@ def text_lines(
             out.extend(suggestion_lines(suggestion, forms))
     out.append("")
     still = plan.still_failing
+    after = "after the fix" if plan.fixes else "with nothing to fix"
     if still:
-        out.append(f"after the fix, {len(still)} directions still fail on values:")
+        out.append(f"{after}, {len(still)} directions still fail on values:")
         for cell in still:
             listed = _names(plan, cell.value_differs, None if names else NAMES_SHOWN)
             out.extend(_wrap(f"{direction(plan, cell)}: {listed}", "      ", "  "))
     else:
-        out.append("after the fix, every direction migrates.")
+        out.append(f"{after}, every direction migrates.")
     if plan.assumptions:
         out.extend(["", "assumptions:"])
         for text in plan.assumptions:

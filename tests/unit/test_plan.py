@@ -373,3 +373,13 @@ def test_the_fixes_come_in_the_engines_order() -> None:
         "x-mig-safe-missing-regs@destination",
         "tolerance@destination",
     ]
+
+
+def test_inputs_with_the_same_registers_need_no_property() -> None:
+    """A configuration saved on both ends of a same-version migration: nothing to hide or let
+    through, whatever the machine type's compat already sets (virt-7.2's in the x-mig series)."""
+    [case] = [case for case in CASES if case.name == "7.2-cortex-a57-to-cortex-a57"]
+    arguments = (f"a={stream_of(case, 'src')}", f"b={stream_of(case, 'dst')}")
+    plan = planned(arguments)
+    assert not plan.differing
+    assert not any(fix.property in (HIDDEN, SAFE_MISSING) for fix in plan.fixes)
