@@ -140,6 +140,11 @@ class SourceReader:
         if self.source.compressed:
             self._watch_compressed()
             return
+        if self._position == 0 and compression_of(os.pread(self._fd, 8, 0)) is not None:
+            # Empty when opened, compressed now (a compressed log written in place, seen
+            # between its truncation and its bytes): open it again as the compressed file it is.
+            self._close_file()
+            return
         # Before reading: a drain records the new bytes as the ones it saw, so a copytruncate
         # followed by a longer rewrite would pass unnoticed once drained.
         if self._position and self._truncated():

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 
 from reginspect.suggest import FixOptions
 from tui.app import ReginspectApp, create_app
-from tui.store import SourceStatus
+from tui.store import Source, SourceStatus
 
 
 class SnapCompare(Protocol):
@@ -29,8 +29,18 @@ class SnapCompare(Protocol):
     ) -> bool: ...
 
 
-# A source in one of these states has nothing more to read for now.
-IDLE = (SourceStatus.LIVE, SourceStatus.ENDED, SourceStatus.WAITING, SourceStatus.ERROR)
+def _idle(source: Source) -> bool:
+    """Whether ``source`` has nothing more to read for now: a file read to its end, a pipe
+    closed, a file that does not exist yet (a source waits for its file before its reader first
+    looks: that is not idle), an error, or a file deleted and let go."""
+    status = source.status
+    if source.path == "-":
+        return status in (SourceStatus.ENDED, SourceStatus.ERROR)
+    if status is SourceStatus.WAITING:
+        return _size(source.path) is None
+    if status is SourceStatus.DELETED:
+        return source.fd is None
+    return status in (SourceStatus.LIVE, SourceStatus.ENDED, SourceStatus.ERROR)
 
 
 async def settled(app: ReginspectApp, timeout: float = 10.0) -> bool:
@@ -39,11 +49,7 @@ async def settled(app: ReginspectApp, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with app.store.lock:
-            idle = all(
-                source.status in IDLE
-                or (source.status is SourceStatus.DELETED and source.fd is None)
-                for source in app.store.sources.values()
-            )
+            idle = all(_idle(source) for source in app.store.sources.values())
             generation = app.store.session.generation
             sizes = [
                 (source.index.size, _size(source.path))
@@ -72,6 +78,17 @@ def _size(path: str) -> int | None:
         return os.stat(path).st_size
     except OSError:
         return None
+
+
+async def until(
+    pilot: Pilot[int], found: Callable[[], object], what: str, timeout: float = 10.0
+) -> None:
+    """Let the app run until ``found()`` is true; fail naming ``what`` after ``timeout`` s (a
+    generous bound: how fast it comes is the benchmarks' business, not the tests')."""
+    deadline = time.monotonic() + timeout
+    while not found():
+        assert time.monotonic() < deadline, f"{what}: not after {timeout} s"
+        await pilot.pause(0.01)
 
 
 async def ready(pilot: Pilot[int]) -> ReginspectApp:

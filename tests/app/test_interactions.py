@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,10 @@ from reginspect.analyze import summarize
 from reginspect.model import Naming
 from reginspect.results import Form, Outcome
 from tests.app.conftest import COUNTS, FAILED, FAILED_TRACE, SUCCEEDED, data, two_cpu_log
-from tests.app.pilot import app_ready, ready, screen_text, settled
+from tests.app.pilot import app_ready, ready, screen_text, settled, until
 from tui.app import ReginspectApp, create_app
 from tui.screens.help import HelpScreen
+from tui.store import SourceStatus
 from tui.widgets.attempt_navigator import AttemptNavigator, Target
 from tui.widgets.counts_panel import CountsPanel
 from tui.widgets.filter_input import FilterInput
@@ -44,6 +46,15 @@ def _outcomes(app: ReginspectApp) -> list[Outcome]:
 
 def _status(app: ReginspectApp) -> Status:
     return app.main.query_one(StatusTabs).status
+
+
+def _palette_hit(app: ReginspectApp) -> bool:
+    from textual.command import CommandList, CommandPalette
+
+    screen = app.screen
+    return (
+        isinstance(screen, CommandPalette) and screen.query_one(CommandList).highlighted is not None
+    )
 
 
 def _active_view(app: object) -> str:
@@ -308,10 +319,7 @@ async def test_raw_log_search(in_data: Path) -> None:
     async with app_ready([COUNTS], SIZE) as (app, pilot):
         await pilot.press("l", "g", "slash", *"invalid value", "enter")
         raw = app.main.query_one(RawLogView)
-        for _ in range(50):
-            await pilot.pause(0.01)
-            if raw.cursor != 1:
-                break
+        await until(pilot, lambda: raw.cursor != 1, "the search's answer")  # a thread worker
         lines = data(COUNTS).decode().splitlines()
         expected = next(i for i, line in enumerate(lines, 1) if "Invalid value" in line)
         assert raw.cursor == expected
@@ -386,10 +394,10 @@ async def test_command_palette_commands(in_data: Path) -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"show raw log")
-        await pilot.pause(0.3)
+        # The palette gathers its hits in a worker: enter acts once one is highlighted.
+        await until(pilot, lambda: _palette_hit(app), "the palette's first hit")
         await pilot.press("enter")
-        await pilot.pause()
-        assert _active_view(app) == "log"
+        await until(pilot, lambda: _active_view(app) == "log", "the raw log")
 
 
 async def test_themes(in_data: Path) -> None:
@@ -408,36 +416,42 @@ async def test_pause_freezes_the_screen_not_the_reading(in_tmp: Path) -> None:
         assert app.main.query_one(SessionHeader).paused
         assert "PAUSED" in screen_text(app)
         Path("dst.log").write_bytes(data(FAILED))
-        await pilot.pause(0.5)
-        assert app.view.summaries == ()
-        with app.store.lock:
-            assert app.store.session.attempts()  # read all the same
+
+        def read() -> bool:
+            with app.store.lock:
+                return bool(app.store.session.attempts())
+
+        await until(pilot, read, "the attempt read while paused")
+        await pilot.pause()
+        assert app.view.summaries == ()  # read all the same, not shown
         await pilot.press("p")
         await ready(pilot)
         assert len(app.main.query_one(RegisterTable).shown) == 88
 
 
-async def test_new_events_reach_the_screen_within_250_ms(in_tmp: Path) -> None:
+async def test_new_events_reach_the_screen_line_by_line(in_tmp: Path) -> None:
+    """Each register line appended (in two pieces) reaches the table on its own; how fast is
+    measured by benchmarks/run.py (append → table)."""
     async with app_ready(["dst.log"], SIZE) as (app, pilot):  # does not exist yet
         assert "Waiting for dst.log to be created" in screen_text(app)
         table = app.main.query_one(RegisterTable)
         delays = []
         lines = data(FAILED).splitlines(keepends=True)
+
+        def rows(count: int) -> Callable[[], bool]:
+            return lambda: len(table.shown) >= count
+
         with Path("dst.log").open("ab", buffering=0) as log:
             for count in range(1, 6):
                 log.write(lines[count - 1][:30])  # a line in two pieces
                 await pilot.pause(0.05)
                 start = time.monotonic()
                 log.write(lines[count - 1][30:])
-                while len(table.shown) < count and time.monotonic() - start < 2:
-                    await pilot.pause(0.005)
+                await until(pilot, rows(count), f"register line {count}")
                 delays.append(time.monotonic() - start)
                 assert len(table.shown) == count
                 await pilot.pause(0.15)
         print("append-to-screen delays (ms):", [round(d * 1000) for d in delays])
-        # The median, so that one scheduling hiccup of a loaded CI machine does not fail it.
-        assert sorted(delays)[len(delays) // 2] < 0.25, delays
-        assert max(delays) < 1.0, delays
 
 
 async def test_file_replaced_under_the_app(in_tmp: Path) -> None:
@@ -447,11 +461,7 @@ async def test_file_replaced_under_the_app(in_tmp: Path) -> None:
         with Path("dst.log").open("r+b") as log:
             log.truncate(0)
             log.write(data(SUCCEEDED))
-        for _ in range(200):
-            await pilot.pause(0.01)
-            if _outcomes(app) == [Outcome.SUCCEEDED]:
-                break
-        assert [a.outcome for a in app.view.summaries] == [Outcome.SUCCEEDED]
+        await until(pilot, lambda: _outcomes(app) == [Outcome.SUCCEEDED], "the new content")
         assert len(app.main.query_one(RegisterTable).shown) == 0
         assert any("truncated" in n.message for n in app._notifications)
 
@@ -771,21 +781,18 @@ async def test_big_file_read_in_a_thread_with_progress(
     app = create_app(["big.log"])
     async with app.run_test(size=SIZE) as pilot:
         progress = app.main.query_one(ReadProgress)
-        for _ in range(500):
-            await pilot.pause(0.01)
-            if progress.display:
-                break
-        assert progress.display, "no progress bar during the first read"
-        assert app.store.sources["big.log"].status.value == "reading"
+        await until(pilot, lambda: progress.display, "the progress bar of the first read")
+        assert app.store.sources["big.log"].status is SourceStatus.READING
         # A key as the terminal sends it (Pilot.press would wait for the app to be idle).
         start = time.monotonic()
         app.post_message(events.Key("s", "s"))
-        while _active_view(app) != "suggestions" and time.monotonic() - start < 5:
+        while _active_view(app) != "suggestions" and time.monotonic() - start < 30:
             await asyncio.sleep(0.005)
         answered = time.monotonic() - start
+        # How fast is the benchmarks' business (typically 10-300 ms); here: answered, mid-read.
         print(f"key answered in {answered * 1000:.0f} ms while reading")
-        assert answered < 1.0  # typically 10-300 ms, depending on the machine's load
-        assert app.store.sources["big.log"].status.value == "reading"
+        assert _active_view(app) == "suggestions"
+        assert app.store.sources["big.log"].status is SourceStatus.READING
         await pilot.press("r")
         assert await settled(app, timeout=60)
         await pilot.pause()

@@ -10,7 +10,6 @@ teardown; each CPU model's stream and probe list is made once per module.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -149,9 +148,7 @@ def test_identical_pair_succeeds_everywhere(cache: Cache, qemus: QemuRunner) -> 
 
 
 def test_probe_text_names_ids_and_values(qemu_binary: str) -> None:
-    started = time.monotonic()
     done = reginspect("probe", "--", qemu_binary, *BASE, "-cpu", "cortex-a72", "-smp", "2")
-    seconds = time.monotonic() - started
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert "machine virt-" in lines[0]
@@ -159,7 +156,6 @@ def test_probe_text_names_ids_and_values(qemu_binary: str) -> None:
     assert lines[1] == "cpu 0: 258 registers"
     assert any(line.split()[:2] == ["0x603000000013d801", "CTR_EL0"] for line in lines)
     assert "cpu 1: 258 registers" in lines
-    assert seconds < 10  # about 0.5 s here
 
 
 def test_probe_of_a_configuration_qemu_rejects(qemu_binary: str) -> None:

@@ -69,14 +69,14 @@ def test_follows_a_log_through_its_life(tmp_path: Path, poll: bool) -> None:
             out.write(first[:40])
             time.sleep(0.1)
             out.write(first[40:])
-        delay = terminal.wait_for(lambda s: names[0] in s, 1.0, names[0])
+        delay = terminal.wait_for(lambda s: names[0] in s, 20.0, names[0])
         print(f"one appended line on screen after {delay * 1000:.0f} ms")
 
         # The rest of the failure log arrives in random pieces; the extra registers' names
-        # appear within 1 s.
+        # appear (how fast: benchmarks/run.py, append → table).
         append_in_pieces(log, content[len(first) :], rng, largest=3000, pauses=(0, 0, 0.001, 0.01))
         names = names[:3]
-        delay = terminal.wait_for(lambda s: all(n in s for n in names), 1.0, f"{names}")
+        delay = terminal.wait_for(lambda s: all(n in s for n in names), 20.0, f"{names}")
         print(f"extra register names on screen {delay * 1000:.0f} ms after the last write")
         assert "#0 failed" in terminal.screen()
 

@@ -6,7 +6,6 @@ import bz2
 import gzip
 import json
 import lzma
-import time
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +185,8 @@ def test_compressed_streams_are_read(tmp_path: Path, run_cli: Run) -> None:
         (tmp_path / name).write_bytes(content)
         status, _, err = run_cli("compare", str(plain), str(tmp_path / name))
         assert (status, err) == (0, ""), name
-    zstandard = pytest.importorskip("zstandard")
+    import zstandard  # a dependency of reginspect's
+
     (tmp_path / "s.mig.zst").write_bytes(zstandard.ZstdCompressor().compress(data))
     assert run_cli("compare", str(plain), str(tmp_path / "s.mig.zst"))[0] == 0
 
@@ -263,14 +263,6 @@ def test_missing_files_and_directories_exit_2(tmp_path: Path, run_cli: Run) -> N
     status, _, err = run_cli("compare", str(tmp_path), str(good))
     assert status == 2
     assert "is a directory" in err
-
-
-def test_compare_takes_milliseconds(run_cli: Run) -> None:
-    require_corpus()
-    src, dst = streams(CASES[0])
-    started = time.perf_counter()
-    run_cli("compare", src, dst, "--format", "json")
-    assert time.perf_counter() - started < 2.0
 
 
 def test_a_cut_corpus_stream_exits_2_naming_the_offset(tmp_path: Path, run_cli: Run) -> None:

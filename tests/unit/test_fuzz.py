@@ -22,6 +22,7 @@ from reginspect.render import render
 from tests.conftest import REPO, SAMPLES
 
 FUZZ_CORPUS = REPO / "tests" / "fuzz_corpus"
+FUZZ_ROUNDS = 100  # seeded mutations on every run: about 8 s on the 2-core CI machine
 SCHEMA = json.loads((REPO / "reginspect" / "report.schema.json").read_text())
 
 
@@ -71,7 +72,9 @@ def run_pipeline(rng: random.Random, data: bytes) -> None:
 
 
 def test_seeded_fuzz_run_never_raises() -> None:
-    budget = float(os.environ.get("REGINSPECT_FUZZ_SECONDS", "8"))
+    """A fixed number of seeded mutations (the same inputs on every machine, however fast),
+    then more for as long as REGINSPECT_FUZZ_SECONDS asks (0 by default)."""
+    budget = float(os.environ.get("REGINSPECT_FUZZ_SECONDS", "0"))
     seed = int(os.environ.get("REGINSPECT_FUZZ_SEED", "20261125"))
     rng = random.Random(seed)
     pool = seeds()
@@ -79,7 +82,7 @@ def test_seeded_fuzz_run_never_raises() -> None:
         run_pipeline(rng, data)
     rounds = 0
     deadline = time.monotonic() + budget
-    while time.monotonic() < deadline:
+    while rounds < FUZZ_ROUNDS or time.monotonic() < deadline:
         data = mutate(rng, rng.choice(pool), pool)
         try:
             run_pipeline(rng, data)
@@ -88,7 +91,6 @@ def test_seeded_fuzz_run_never_raises() -> None:
             crash.write_bytes(data)
             raise AssertionError(f"input saved to {crash} (seed {seed}, round {rounds})") from None
         rounds += 1
-    assert rounds > 50, f"only {rounds} rounds ran in {budget}s"
 
 
 def test_reports_of_samples_validate_against_the_schema() -> None:

@@ -20,11 +20,13 @@ import pytest
 import zstandard
 
 from benchmarks import make_log
-from tests.conftest import CORPUS
+from tests.conftest import require_corpus
 
-pytestmark = pytest.mark.skipif(
-    not CORPUS.is_dir(), reason="the QEMU corpus is not beside the repo"
-)
+
+@pytest.fixture(autouse=True)
+def _corpus() -> None:
+    require_corpus()  # bundled in tests/corpus: its absence is a failure, not a skip
+
 
 SIZE = 2 * 1024 * 1024
 VERSIONS = ("7.2", "10.0", "11.1", "mixed")

@@ -221,7 +221,10 @@ def test_describe_raises_only_register_errors(kvm_id: int) -> None:
 @settings(max_examples=500)
 @given(st.text(max_size=200))
 def test_find_references_never_raises(text: str) -> None:
-    find_references(text)
+    """Any text: references in order, each a piece of the text that describe() accepts."""
+    found = find_references(text)
+    assert all(0 <= start < end <= len(text) for start, end, _ in found)
+    assert [start for start, _, _ in found] == sorted(start for start, _, _ in found)
 
 
 @pytest.mark.parametrize(
