@@ -6,11 +6,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import CASES
+
 DATA = Path(__file__).resolve().parent / "data"
-FAILED = "failed-11.1.log"  # 11.1 max -> cortex-a57: names 88 extra registers
+FAILED = "failed-11.1.log"  # 11.1 max -> cortex-a57: names its extra registers (a copy of the
+# corpus case's standard error, whose answer key, computed from the saved streams, counts them)
+FAILED_CASE = "11.1-max-to-cortex-a57"
 FAILED_TRACE = "failed-11.1.trace.log"  # the -D trace file of the same QEMU
 COUNTS = "counts-7.2.log"  # 7.2 max -> cortex-a57: counts only (304 vs 258)
 SUCCEEDED = "succeeded-11.1.log"  # 11.1 cortex-a72 -> itself, ram_load noise removed
+
+
+_KEY = next(each.expected for each in CASES if each.name == FAILED_CASE)
+FAILED_EXTRA: int = len(_KEY["only_in_stream"])  # 88
+FAILED_MATCHED: int = _KEY["matched"]  # 274
 
 
 def data(name: str) -> bytes:

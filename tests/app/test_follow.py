@@ -17,7 +17,7 @@ from parsers.logevents import Status
 from reginspect.analyze import summarize
 from reginspect.ingest import read_logs
 from reginspect.results import Outcome
-from tests.app.conftest import COUNTS, FAILED, SUCCEEDED, data
+from tests.app.conftest import COUNTS, FAILED, FAILED_EXTRA, SUCCEEDED, data
 from tests.conftest import append_in_pieces, wait_until
 from tui.follow import SourceReader, Watcher
 from tui.store import Source, SourceStatus, Store
@@ -99,7 +99,7 @@ def _following_the_failure(tmp_path: Path, follow: type[Follow]) -> tuple[Path, 
     path = tmp_path / "dst.log"
     path.write_bytes(data(FAILED))
     run = follow([str(path)])
-    assert wait_until(lambda: run.extra() == 88, TIMEOUT)
+    assert wait_until(lambda: run.extra() == FAILED_EXTRA, TIMEOUT)
     return path, run
 
 
@@ -112,7 +112,7 @@ def test_waits_for_a_file_then_follows_it_written_in_pieces(
     assert run.source.status is SourceStatus.WAITING
     path.parent.mkdir()
     _append_in_pieces(path, data(FAILED))
-    assert wait_until(lambda: run.extra() == 88, TIMEOUT)
+    assert wait_until(lambda: run.extra() == FAILED_EXTRA, TIMEOUT)
     assert run.outcomes() == [Outcome.FAILED]
     # The last line is no register: wait for the whole file, not for the 88th register.
     assert wait_until(lambda: run.source.index.size == len(data(FAILED)), TIMEOUT)
@@ -183,7 +183,7 @@ def test_deleted_then_created_again(tmp_path: Path, follow: type[Follow]) -> Non
     path, run = _following_the_failure(tmp_path, follow)
     path.unlink()
     assert wait_until(lambda: run.source.status is SourceStatus.DELETED, TIMEOUT)
-    assert run.extra() == 88  # what was read stays on screen
+    assert run.extra() == FAILED_EXTRA  # what was read stays on screen
     path.write_bytes(data(SUCCEEDED))
     assert wait_until(lambda: run.outcomes() == [Outcome.SUCCEEDED], TIMEOUT)
     assert wait_until(lambda: run.source.status is SourceStatus.LIVE, TIMEOUT)
@@ -194,7 +194,7 @@ def test_compressed_log_is_read_whole(tmp_path: Path, follow: type[Follow]) -> N
     path.write_bytes(lzma.compress(data(FAILED)))
     run = follow([str(path)])
     assert wait_until(lambda: run.source.status is SourceStatus.ENDED, TIMEOUT)
-    assert run.extra() == 88
+    assert run.extra() == FAILED_EXTRA
     assert run.source.compressed == "xz"
     # The raw view reads the decompressed text from the spool.
     assert run.store.read_lines(str(path), 1, 1)[0][1].startswith("qemu-system-aarch64:")
@@ -206,7 +206,7 @@ def test_pipe(follow: type[Follow]) -> None:
     content = data(FAILED)
     for start in range(0, len(content), 1000):
         os.write(write_end, content[start : start + 1000])
-    assert wait_until(lambda: run.extra() == 88, TIMEOUT)
+    assert wait_until(lambda: run.extra() == FAILED_EXTRA, TIMEOUT)
     os.close(write_end)
     assert wait_until(lambda: run.source.status is SourceStatus.ENDED, TIMEOUT)
     assert run.store.line_count("standard input") == content.count(b"\n")
@@ -232,7 +232,7 @@ def test_a_compressed_log_written_into_an_empty_file(tmp_path: Path, follow: typ
     run = follow([str(path)])
     assert wait_until(lambda: run.source.status is SourceStatus.LIVE, TIMEOUT)
     path.write_bytes(lzma.compress(data(FAILED)))
-    assert wait_until(lambda: run.extra() == 88, TIMEOUT)
+    assert wait_until(lambda: run.extra() == FAILED_EXTRA, TIMEOUT)
     assert run.source.compressed == "xz"
 
 
@@ -249,4 +249,4 @@ def test_damaged_compressed_log_is_read_once(tmp_path: Path, follow: type[Follow
     assert run.source.epoch == epoch
     assert run.changes == changes
     path.write_bytes(packed)  # the whole file now: read again
-    assert wait_until(lambda: run.extra() == 88, TIMEOUT)
+    assert wait_until(lambda: run.extra() == FAILED_EXTRA, TIMEOUT)

@@ -18,7 +18,16 @@ from reginspect.advice import TRACE_OPTIONS_11
 from reginspect.analyze import summarize
 from reginspect.model import Naming
 from reginspect.results import Form, Outcome
-from tests.app.conftest import COUNTS, FAILED, FAILED_TRACE, SUCCEEDED, data, two_cpu_log
+from tests.app.conftest import (
+    COUNTS,
+    FAILED,
+    FAILED_EXTRA,
+    FAILED_MATCHED,
+    FAILED_TRACE,
+    SUCCEEDED,
+    data,
+    two_cpu_log,
+)
 from tests.app.pilot import app_ready, ready, screen_text, settled, until
 from tui.app import ReginspectApp, create_app
 from tui.screens.help import HelpScreen
@@ -67,14 +76,14 @@ def _active_view(app: object) -> str:
 async def test_failed_log_names_the_extra_registers(in_data: Path) -> None:
     async with app_ready([FAILED], SIZE) as (app, _):
         table = app.main.query_one(RegisterTable)
-        assert len(table.shown) == 88
+        assert len(table.shown) == FAILED_EXTRA
         assert {row.status for row in table.shown} == {Status.EXTRA}
         assert all(row.id_text.startswith("0x") and len(row.id_text) == 18 for row in table.shown)
         tabs = app.main.query_one(StatusTabs)
-        assert str(tabs.get_tab("extra").label) == "Extra (88)"  # type: ignore[union-attr]
+        assert str(tabs.get_tab("extra").label) == f"Extra ({FAILED_EXTRA})"  # type: ignore[union-attr]
         assert str(tabs.get_tab("missing").label) == "Missing (0)"  # type: ignore[union-attr]
         assert app.view.summaries[0].outcome is Outcome.FAILED
-        assert "#0 failed 88 extra" in screen_text(app)
+        assert f"#0 failed {FAILED_EXTRA} extra" in screen_text(app)
         assert "1 attempt: 1 failed" in screen_text(app)
         assert "LIVE" in screen_text(app)
 
@@ -85,7 +94,7 @@ async def test_status_tabs_switch_with_brackets(in_data: Path) -> None:
         tabs = app.main.query_one(StatusTabs)
         table = app.main.query_one(RegisterTable)
         assert tabs.status is Status.EXTRA
-        assert len(table.shown) == 88
+        assert len(table.shown) == FAILED_EXTRA
         await pilot.press("right_square_bracket")
         await pilot.pause()
         assert _status(app) is Status.MATCHED
@@ -155,7 +164,7 @@ async def test_type_to_filter(in_data: Path) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert not box.display
-        assert len(table.shown) == 88
+        assert len(table.shown) == FAILED_EXTRA
 
 
 async def test_lower_case_letters_stay_commands(in_data: Path) -> None:
@@ -354,7 +363,7 @@ async def test_a_tolerance_patch_is_copied_whole(in_data: Path) -> None:
         await pilot.press("s", "c")
         await pilot.pause()
         lines = app.clipboard.splitlines()
-        assert len(lines) == 2 * 88  # a comment naming the register, then its line
+        assert len(lines) == 2 * FAILED_EXTRA  # a comment naming the register, then its line
         assert all(
             line.startswith("arm_register_cpreg_mig_tolerance(cpu, ") for line in lines[1::2]
         )
@@ -405,7 +414,7 @@ async def test_themes(in_data: Path) -> None:
         for theme in ("textual-light", "nord", "gruvbox", "textual-dark"):
             app.theme = theme
             await pilot.pause()
-            assert "#0 failed 88 extra" in screen_text(app)
+            assert f"#0 failed {FAILED_EXTRA} extra" in screen_text(app)
 
 
 async def test_pause_freezes_the_screen_not_the_reading(in_tmp: Path) -> None:
@@ -426,7 +435,7 @@ async def test_pause_freezes_the_screen_not_the_reading(in_tmp: Path) -> None:
         assert app.view.summaries == ()  # read all the same, not shown
         await pilot.press("p")
         await ready(pilot)
-        assert len(app.main.query_one(RegisterTable).shown) == 88
+        assert len(app.main.query_one(RegisterTable).shown) == FAILED_EXTRA
 
 
 async def test_new_events_reach_the_screen_line_by_line(in_tmp: Path) -> None:
@@ -500,10 +509,10 @@ async def test_cursor_stays_only_on_a_register_the_user_chose(in_tmp: Path) -> N
         assert table.cursor_row == 0
         # Paused, the screen goes from the old content to the new one in one refresh.
         await pilot.press("p")
-        await replace(data(FAILED), 88)
+        await replace(data(FAILED), FAILED_EXTRA)
         await pilot.press("p")
         await ready(pilot)
-        assert len(table.shown) == 88
+        assert len(table.shown) == FAILED_EXTRA
         assert table.cursor_row == 0
         assert table.current is not None
         assert table.current.kvm_id != placed.kvm_id
@@ -538,10 +547,10 @@ async def test_register_table_grows_in_place(in_tmp: Path) -> None:
             log.write(b"".join(walk[1::2] + rest))  # ids going back: the next vCPU's walk
         for _ in range(500):
             await pilot.pause(0.01)
-            if len(table.shown) == 88 and await settled(app):
+            if len(table.shown) == FAILED_EXTRA and await settled(app):
                 break
         await ready(pilot)
-        assert len(table.shown) == 88
+        assert len(table.shown) == FAILED_EXTRA
         assert [table.get_row_at(i)[2].plain for i in range(table.row_count)] == [
             row.id_text for row in table.shown
         ]
@@ -555,7 +564,7 @@ async def test_navigator_selects_attempts_and_cpus(in_made_logs: Path) -> None:
         navigator = app.main.query_one(AttemptNavigator)
         table = app.main.query_one(RegisterTable)
         assert navigator.target == Target(0, None)
-        assert len(table.shown) == 88
+        assert len(table.shown) == FAILED_EXTRA
         navigator.focus()
         await pilot.press("down", "down")
         await pilot.pause()
@@ -613,7 +622,10 @@ async def test_navigator_grows_with_the_log(in_tmp: Path) -> None:
         assert labels(navigator) == [("#0 failed 304/258 regs", []), ("#1 succeeded", [])]
         assert navigator.target == Target(0, None)  # the failure stays selected
         await _append(pilot, "dst.log", two_cpu_log(), 3)
-        two_cpus = ("▼ #2 failed 88 extra", ["cpu 0 88 extra", "cpu 1 40 extra"])
+        two_cpus = (
+            f"▼ #2 failed {FAILED_EXTRA} extra",
+            [f"cpu 0 {FAILED_EXTRA} extra", "cpu 1 40 extra"],
+        )
         assert labels(navigator)[2] == two_cpus
         assert navigator.target == Target(2, None)  # a new failure takes the selection
         navigator.focus()
@@ -644,7 +656,7 @@ async def test_standard_input(in_tmp: Path) -> None:
         os.write(write_end, data(FAILED))
         os.close(write_end)
         await ready(pilot)
-        assert len(app.main.query_one(RegisterTable).shown) == 88
+        assert len(app.main.query_one(RegisterTable).shown) == FAILED_EXTRA
         assert "standard input" in screen_text(app)
     os.close(read_end)
 
@@ -704,12 +716,12 @@ async def test_saved_streams_complete_the_failed_attempt(in_data: Path) -> None:
         assert _outcomes(app) == [Outcome.FAILED]
         result = app.view.result(0)
         assert result is not None
-        assert result.count(Status.EXTRA) == 88
-        assert result.count(Status.MATCHED) == 274
+        assert result.count(Status.EXTRA) == FAILED_EXTRA
+        assert result.count(Status.MATCHED) == FAILED_MATCHED
         assert any(r.lines for r in result.registers())  # the log's lines stay
         await pilot.press("right_square_bracket")  # Extra, then Matched
         await pilot.pause()
-        assert len(app.main.query_one(RegisterTable).shown) == 274
+        assert len(app.main.query_one(RegisterTable).shown) == FAILED_MATCHED
         # The same engine as `report LOG --stream SRC --stream DST`.
         session, _ = read_logs([FAILED])
         compared, _ = compare_files(*pair)
@@ -797,4 +809,4 @@ async def test_big_file_read_in_a_thread_with_progress(
         assert await settled(app, timeout=60)
         await pilot.pause()
         assert not progress.display
-        assert len(app.main.query_one(RegisterTable).shown) == 88
+        assert len(app.main.query_one(RegisterTable).shown) == FAILED_EXTRA

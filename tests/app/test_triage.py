@@ -12,7 +12,7 @@ from textual.widgets import Tab, Tabs
 from parsers.logevents import Status
 from reginspect.report import differences
 from reginspect.results import Outcome
-from tests.app.conftest import COUNTS, FAILED, data
+from tests.app.conftest import COUNTS, FAILED, FAILED_EXTRA, data
 from tests.app.pilot import ready, screen_text, settled
 from tests.app.sessions import libvirt_session
 from tests.conftest import CORPUS
@@ -55,10 +55,10 @@ async def test_a_libvirt_session_opens_on_its_failure(in_tmp: Path) -> None:
             assert _navigator(app).target == Target(17, None)
             assert _status(app) is Status.EXTRA
             table = app.main.query_one(RegisterTable)
-            assert len(table.shown) == 88
+            assert len(table.shown) == FAILED_EXTRA
             text = screen_text(app)
             assert "30 attempts: 1 failed, 29 succeeded" in text
-            assert "#17 failed 88 extra" in text
+            assert f"#17 failed {FAILED_EXTRA} extra" in text
             assert table.shown[0].name in text
             if size == WIDE:
                 assert "QEMU 11.1.3, -machine virt-7.2, -cpu cortex-a57, -accel tcg" in text
@@ -83,7 +83,7 @@ async def test_keys_move_between_failures_from_any_pane(in_tmp: Path) -> None:
         await pilot.press("comma")
         await pilot.pause()
         assert navigator.target == Target(5, None)
-        assert len(app.main.query_one(RegisterTable).shown) == 88
+        assert len(app.main.query_one(RegisterTable).shown) == FAILED_EXTRA
         await pilot.press("comma")
         await pilot.pause()
         assert navigator.target == Target(5, None)
@@ -207,7 +207,7 @@ async def test_80x24_fits_status_name_and_id(in_tmp: Path) -> None:
                 for word in label
             ), line
         assert "#30 failed 304/258 " in text  # "regs" gave way: the label would not fit
-        assert "#31 failed 88 extra" in text
+        assert f"#31 failed {FAILED_EXTRA} extra" in text
         assert _navigator(app).target == Target(31, None)
 
 
@@ -219,10 +219,10 @@ async def test_two_thousand_attempts_open_on_the_last(in_tmp: Path) -> None:
     app = create_app(["many.log"])
     async with app.run_test(size=WIDE) as pilot:
         table = app.main.query_one(RegisterTable)
-        while len(table.shown) < 88 and time.monotonic() - started < 30:
+        while len(table.shown) < FAILED_EXTRA and time.monotonic() - started < 30:
             await pilot.pause(0.01)
         took = time.monotonic() - started
         print(f"2000 attempts: the last one's registers on screen after {took:.2f} s")
         assert len(app.view.summaries) == 2000
         assert _navigator(app).target == Target(1999, None)
-        assert len(table.shown) == 88
+        assert len(table.shown) == FAILED_EXTRA

@@ -76,8 +76,9 @@ def test_equal_lists_exit_0(run_cli: Run) -> None:
         "plan", f"a={same.path / 'src.mig.xz'}", f"b={same.path / 'dst.mig.xz'}"
     )
     assert status == 0
-    assert "after the fix, every direction migrates." in out
+    assert "with nothing to fix, every direction migrates." in out
     assert "no property or tolerance is needed" in out
+    assert "the fix for the whole set" not in out
 
 
 def test_markdown_has_the_matrix_and_every_failing_directions_names(run_cli: Run) -> None:
