@@ -810,3 +810,31 @@ async def test_big_file_read_in_a_thread_with_progress(
         await pilot.pause()
         assert not progress.display
         assert len(app.main.query_one(RegisterTable).shown) == FAILED_EXTRA
+
+
+async def test_file_changes_are_told_in_one_toast_at_a_time(
+    in_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log rewritten many times a second makes one toast per TOAST_INTERVAL: repeats counted,
+    the last three changes named, the rest counted; what comes meanwhile waits for the next."""
+    import tui.app
+
+    monkeypatch.setattr(tui.app, "TOAST_INTERVAL", 2.0)
+    async with app_ready([FAILED], SIZE) as (app, pilot):
+
+        def toasts() -> list[str]:
+            return [n.message for n in app._notifications if n.title == "File changed"]
+
+        assert toasts() == []
+        with app.store.lock:
+            app.store.notices.extend(["a truncated"] * 3 + ["b replaced", "c deleted", "a moved"])
+        app.refresh_view()
+        await until(pilot, lambda: len(toasts()) == 1, "the first toast")
+        assert toasts() == ["and 1 other changes:\nb replaced\nc deleted\na moved"]
+        with app.store.lock:
+            app.store.notices.extend(["d created", "d created"])
+        app.refresh_view()
+        await pilot.pause()
+        assert len(toasts()) == 1  # the interval has not passed: the next toast waits
+        await until(pilot, lambda: len(toasts()) == 2, "the second toast")
+        assert toasts()[1] == "d created (2 times)"
