@@ -176,7 +176,7 @@ def lookup_name(name: str) -> list[int]:
 
 
 def catalogue_ids() -> list[int]:
-    """Every id the catalogue names (for round-trip tests)."""
+    """Every id the catalogue names, in order: what it can decode."""
     ids = {kvm_id for kvm_id, _ in pseudo_names()}
     for row in _tables().ids:
         first, count, _ = row.split("\t", 2)
