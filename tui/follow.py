@@ -140,9 +140,7 @@ class SourceReader:
         if self.source.compressed:
             self._watch_compressed()
             return
-        if self._position == 0 and compression_of(os.pread(self._fd, 8, 0)) is not None:
-            # Empty when opened, compressed now (a compressed log written in place, seen
-            # between its truncation and its bytes): open it again as the compressed file it is.
+        if self._position == 0 and self._compressed_now():
             self._close_file()
             return
         # Before reading: a drain records the new bytes as the ones it saw, so a copytruncate
@@ -155,6 +153,12 @@ class SourceReader:
         if self._check_replaced():
             return
         self._wait()
+
+    def _compressed_now(self) -> bool:
+        """Whether the plain file opened empty holds a compressed log now (one written in place,
+        seen between its truncation and its bytes): then it is opened again as what it is."""
+        assert self._fd is not None
+        return compression_of(os.pread(self._fd, 8, 0)) is not None
 
     def _open(self) -> bool:
         path = self.source.path
