@@ -20,8 +20,10 @@ from typing import Any
 
 import pytest
 
+from parsers.catalogue import describe
 from parsers.logevents import LogEvent
 from parsers.logparse import LogParser
+from parsers.regids import Accel
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
@@ -75,6 +77,14 @@ def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
             return True
         time.sleep(0.01)
     return predicate()
+
+
+def extra_registers(case: str, accel: Accel = Accel.TCG) -> dict[int, str]:
+    """The registers ``case``'s answer key (computed from its saved streams) finds in the stream
+    and not on the destination, sorted by id, with the names the catalogue gives them."""
+    [found] = [each for each in CASES if each.name == case]
+    ids = sorted(int(text, 16) for text in found.expected["only_in_stream"])
+    return {kvm_id: describe(kvm_id, accel).name for kvm_id in ids}
 
 
 def corpus_cases(group: str = "") -> list[CorpusCase]:

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reginspect.analyze import attempt_result
-from reginspect.ingest import read_logs
-from tests.conftest import CORPUS, append_in_pieces, require_corpus
+from tests.conftest import CORPUS, append_in_pieces, extra_registers, require_corpus
 from tests.e2e.tmux import REGINSPECT, Terminal
 
 pytestmark = pytest.mark.e2e
@@ -22,20 +20,9 @@ SUCCEEDED = CORPUS / "11.1-cortex-a72-to-cortex-a72" / "dst.stderr.xz"  # 8 MB o
 COUNTS = CORPUS / "7.2-max-to-cortex-a57" / "dst.stderr"
 
 
-def _extra_names(path: Path) -> list[str]:
-    """The names the TUI shows first: the extra registers sorted by id."""
-
-    session, _ = read_logs([str(path)])
-    registers = sorted(
-        (
-            register
-            for attempt in session.attempts()
-            for cpu in attempt_result(attempt).cpus
-            for register in cpu.registers
-        ),
-        key=lambda register: register.kvm_id,
-    )
-    return [register.name for register in registers]
+def _extra_names() -> list[str]:
+    """The names the TUI shows first: FAILED's extra registers sorted by id (its answer key)."""
+    return list(extra_registers("11.1-max-to-cortex-a57").values())
 
 
 def _start(tmp_path: Path, arguments: str, *, before: str = "") -> Terminal:
@@ -64,7 +51,7 @@ def test_follows_a_log_through_its_life(tmp_path: Path, poll: bool) -> None:
         # One register line, written in two pieces: how long until its name is on screen.
         content = FAILED.read_bytes()
         first = content[: content.index(b"\n") + 1]
-        names = _extra_names(FAILED)
+        names = _extra_names()
         with log.open("ab", buffering=0) as out:
             out.write(first[:40])
             time.sleep(0.1)
@@ -107,7 +94,7 @@ def test_follows_a_pipe(tmp_path: Path) -> None:
     (tmp_path / "rest").write_bytes(content[5000:])
     terminal = _start(tmp_path, "-", before="(cat first; sleep 1; cat rest) | ")
     try:
-        names = _extra_names(FAILED)
+        names = _extra_names()
         terminal.wait_for(lambda s: names[0] in s, 20, names[0])
         terminal.wait_for(lambda s: "Extra (88)" in s and "(ended)" in s, 10, "the whole log")
         terminal.press("s")
