@@ -79,11 +79,16 @@ def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
     return predicate()
 
 
-def extra_registers(case: str, accel: Accel = Accel.TCG) -> dict[int, str]:
-    """The registers ``case``'s answer key (computed from its saved streams) finds in the stream
-    and not on the destination, sorted by id, with the names the catalogue gives them."""
+def answer_key(case: str) -> dict[str, Any]:
+    """``case``'s expected.json: computed from its saved streams, not from any log."""
     [found] = [each for each in CASES if each.name == case]
-    ids = sorted(int(text, 16) for text in found.expected["only_in_stream"])
+    return found.expected
+
+
+def extra_registers(case: str, accel: Accel = Accel.TCG) -> dict[int, str]:
+    """The registers ``case``'s answer key finds in the stream and not on the destination,
+    sorted by id, with the names the catalogue gives them."""
+    ids = sorted(int(text, 16) for text in answer_key(case)["only_in_stream"])
     return {kvm_id: describe(kvm_id, accel).name for kvm_id in ids}
 
 

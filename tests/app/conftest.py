@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CASES
+from tests.conftest import answer_key
 
 DATA = Path(__file__).resolve().parent / "data"
 FAILED = "failed-11.1.log"  # 11.1 max -> cortex-a57: names its extra registers (a copy of the
@@ -17,7 +17,7 @@ COUNTS = "counts-7.2.log"  # 7.2 max -> cortex-a57: counts only (304 vs 258)
 SUCCEEDED = "succeeded-11.1.log"  # 11.1 cortex-a72 -> itself, ram_load noise removed
 
 
-_KEY = next(each.expected for each in CASES if each.name == FAILED_CASE)
+_KEY = answer_key(FAILED_CASE)
 FAILED_EXTRA: int = len(_KEY["only_in_stream"])  # 88
 FAILED_MATCHED: int = _KEY["matched"]  # 274
 
