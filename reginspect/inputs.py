@@ -90,17 +90,21 @@ class _Decoder:
     def finished(self) -> bool:
         return bool(self._obj.eof)
 
-    def feed(self, data: bytes, size: int) -> Iterator[bytes]:
+    def feed(self, data: bytes | memoryview, size: int) -> Iterator[bytes]:
+        # Each way leaves in ``data`` all that is still to decode, the bytes after a finished
+        # member or stream included: another one follows (concatenated .gz files, multi-stream
+        # .xz, .bz2 or .zst), for a decoder of its own.
         while data:
             if self.finished:
-                # Another member/stream follows (concatenated .gz files, multi-stream .xz).
-                data = self._obj.unused_data + data if self.kind != "gzip" else data
                 self._new()
             if self.kind == "zstd":
                 # A slice at a time: damage further on must not take what came before with it
                 # (decompress keeps nothing of a call that fails).
-                out = self._obj.decompress(data[:ZSTD_SLICE])
-                data = data[ZSTD_SLICE:]
+                view = memoryview(data)  # sliced in place, not copied slice after slice
+                out = self._obj.decompress(view[:ZSTD_SLICE])
+                data = view[ZSTD_SLICE:]
+                if self._obj.eof:
+                    data = self._obj.unused_data + data
             elif self.kind == "gzip":
                 out = self._obj.decompress(data, size)
                 data = self._obj.unconsumed_tail or self._obj.unused_data

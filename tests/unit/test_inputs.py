@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import json
 import lzma
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 import zstandard
 
+from reginspect.inputs import read_chunks
 from tests.conftest import SAMPLES, answer_key
 
 LOG = (SAMPLES / "11.1-max-to-cortex-a57.dst.stderr").read_bytes()
@@ -33,6 +35,17 @@ def test_compressed_logs_are_read_by_content(run_cli: Any, tmp_path: Path, kind:
     assert (status, err) == (1, "")
     cpus = json.loads(out)["attempts"][0]["cpus"]
     assert cpus[0]["extra_count"] == EXTRA
+
+
+@pytest.mark.parametrize("kind", sorted(COMPRESSORS))
+def test_concatenated_streams_are_read_whole(kind: str) -> None:
+    """Two members or streams one after the other (`cat a.xz b.xz`), the first ending inside a
+    read and inside a zstd slice: every byte of both, once (multi-stream .xz and .bz2 looped
+    forever, a second .zst frame was lost)."""
+    first = b"".join(b"%d@1.%d:ram_load_loop section 3\n" % (i, i) for i in range(40_000))
+    second = LOG
+    packed = COMPRESSORS[kind](first) + COMPRESSORS[kind](second)
+    assert b"".join(read_chunks(io.BytesIO(packed), "two.log", 4096)) == first + second
 
 
 def test_concatenated_gzip_members(run_cli: Any, tmp_path: Path) -> None:
